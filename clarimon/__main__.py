@@ -1,0 +1,3 @@
+from clarimon.cli.main import main
+
+raise SystemExit(main())

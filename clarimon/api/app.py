@@ -1,0 +1,165 @@
+"""The ASGI application: SageMaker's AWS JSON 1.1 protocol on `POST /`, a health check on `GET /ping`.
+
+Operations run on a thread pool (they block on the database); the event loop only parses and routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import orjson
+
+from clarimon.api import service_model, validation, wire
+from clarimon.api.identity import identify
+from clarimon.api.operations import SAGEMAKER
+from clarimon.config import Settings
+from clarimon.control.context import Context, Operation
+from clarimon.errors import (
+    InternalFailure,
+    SerializationException,
+    ServiceError,
+    UnknownOperationException,
+    ValidationException,
+)
+from clarimon.store import Store
+
+log = logging.getLogger("clarimon.api")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+TARGET_PREFIX = "SageMaker."
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+class App:
+    """clarimon's HTTP surface over one store."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        operations: dict[str, Operation] | None = None,
+        clock: Callable[[], float] = time.time,
+        workers: int = 16,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.operations = SAGEMAKER if operations is None else operations
+        self.clock = clock
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
+        model = service_model.service_model("sagemaker")
+        self.models = {name: model.operation_model(name) for name in self.operations}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            if scope["method"] == "POST" and scope["path"] == "/":
+                await self._sagemaker(scope, receive, send)
+            elif scope["method"] == "GET" and scope["path"] == "/ping":
+                await _respond(send, 200, b"", "text/plain", str(uuid.uuid4()))
+            else:
+                error = UnknownOperationException(f"No operation at {scope['method']} {scope['path']}.")
+                await _respond(send, 404, orjson.dumps(wire.error_body(error)), wire.CONTENT_TYPE, str(uuid.uuid4()))
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.executor.shutdown(wait=True)
+                self.store.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _sagemaker(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        target = headers.get("x-amz-target", "")
+        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target or "-"
+        caller = identify(
+            headers.get("authorization"),
+            default_region=self.settings.region,
+            default_account=self.settings.account,
+            accounts=self.settings.access_keys,
+        )
+        status = 200
+        try:
+            body = await _read_body(receive)
+            handler = self.operations.get(operation) if target.startswith(TARGET_PREFIX) else None
+            if handler is None:
+                raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
+            request = _parse(body)
+            context = Context(caller.account, caller.region, self.store, self.settings, self.clock)
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(self.executor, self._run, operation, handler, context, request)
+            payload = orjson.dumps(result)
+        except ServiceError as error:
+            status, payload = error.status, orjson.dumps(wire.error_body(error))
+        except Exception:
+            log.exception("internal failure op=%s request_id=%s", operation, request_id)
+            failure = InternalFailure("We encountered an internal error. Please try again.")
+            status, payload = failure.status, orjson.dumps(wire.error_body(failure))
+        await _respond(send, status, payload, wire.CONTENT_TYPE, request_id)
+        code = "" if status == 200 else orjson.loads(payload)["__type"]
+        log.info(
+            "request op=%s status=%d code=%s ms=%.2f account=%s region=%s request_id=%s",
+            operation, status, code or "-", (time.perf_counter() - started) * 1000,
+            caller.account, caller.region, request_id,
+        )
+
+    def _run(self, operation: str, handler: Operation, context: Context, request: dict[str, Any]) -> Any:
+        model = self.models[operation]
+        validation.validate(model.input_shape, request)
+        return wire.project(model.output_shape, handler(context, request))
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        request = orjson.loads(body) if body.strip() else {}
+    except orjson.JSONDecodeError:
+        raise SerializationException("The request body is not valid JSON.") from None
+    if not isinstance(request, dict):
+        raise SerializationException("The request body must be a JSON object.")
+    return request
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ValidationException(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, payload: bytes, content_type: str, request_id: str) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type.encode()),
+                (b"content-length", str(len(payload)).encode()),
+                (b"x-amzn-requestid", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

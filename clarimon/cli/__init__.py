@@ -1,0 +1,1 @@
+"""The `clarimon` command."""

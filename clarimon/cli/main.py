@@ -1,0 +1,121 @@
+"""`clarimon serve`, `clarimon db upgrade`: options, each also read from a `CLARIMON_*` variable."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from clarimon.config import ACCOUNT_ID, Settings, default_home, parse_access_keys, parse_quotas, sqlite_url
+from clarimon.store import Store
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "run", None):
+        parser.print_help()
+        return 2
+    try:
+        settings = _settings(args)
+    except ValueError as error:
+        parser.error(str(error))
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    result: int = args.run(settings)
+    return result
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"CLARIMON_{name}", default)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clarimon", description="SageMaker model explainability, self-hosted.")
+    commands = parser.add_subparsers(title="commands")
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--home", default=_env("HOME"), help="data folder (CLARIMON_HOME; default ~/.clarimon)")
+        sub.add_argument("--database-url", default=_env("DATABASE_URL"),
+                         help="SQLAlchemy URL (CLARIMON_DATABASE_URL; default sqlite:///<home>/clarimon.db)")
+        sub.add_argument("--log-level", default=_env("LOG_LEVEL", "info"),
+                         choices=["debug", "info", "warning", "error"], help="(CLARIMON_LOG_LEVEL)")
+
+    serve = commands.add_parser("serve", help="serve the SageMaker API")
+    common(serve)
+    serve.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="(CLARIMON_HOST; default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=int(_env("PORT", "8080") or 8080),
+                       help="(CLARIMON_PORT; default 8080)")
+    serve.add_argument("--account", default=_env("ACCOUNT", "000000000000"),
+                       help="account of unmapped access keys (CLARIMON_ACCOUNT; default 000000000000)")
+    serve.add_argument("--region", default=_env("REGION", "us-east-1"),
+                       help="region of unsigned requests (CLARIMON_REGION; default us-east-1)")
+    serve.add_argument("--access-keys", default=_env("ACCESS_KEYS", ""),
+                       help="access key to account map KEY=ACCOUNT,... (CLARIMON_ACCESS_KEYS)")
+    serve.add_argument("--quota", default=_env("QUOTAS", ""),
+                       help="quotas per account and region KIND=N,... (CLARIMON_QUOTAS)")
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(title="db commands")
+    upgrade = db_commands.add_parser("upgrade", help="apply schema migrations")
+    common(upgrade)
+    upgrade.set_defaults(run=_upgrade)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    home = Path(args.home).expanduser() if args.home else default_home()
+    settings = Settings(home=home, database_url=args.database_url or sqlite_url(home), log_level=args.log_level)
+    if not hasattr(args, "host"):
+        return settings
+    if not ACCOUNT_ID.fullmatch(args.account):
+        raise ValueError(f"--account must be 12 digits, got {args.account!r}")
+    return dataclasses.replace(
+        settings,
+        host=args.host,
+        port=args.port,
+        account=args.account,
+        region=args.region,
+        access_keys=parse_access_keys(args.access_keys),
+        quotas=parse_quotas(args.quota),
+    )
+
+
+def _open_store(settings: Settings) -> Store:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.database_url)
+    store.upgrade()
+    return store
+
+
+def _upgrade(settings: Settings) -> int:
+    _open_store(settings).close()
+    return 0
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+
+    from clarimon.api.app import App
+
+    store = _open_store(settings)
+    store.secret()
+    app = App(settings, store)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
+        lifespan="on", log_config=None,
+    )
+    logging.getLogger("clarimon").info(
+        "serving host=%s port=%d home=%s database=%s", settings.host, settings.port, settings.home,
+        store.engine.url.render_as_string(hide_password=True),
+    )
+    uvicorn.Server(config).run()
+    return 0

@@ -1,0 +1,69 @@
+"""Server settings: command-line options over `CLARIMON_*` environment variables over defaults."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+
+ACCOUNT_ID = regex.compile(r"\d{12}")
+
+# Default quotas per account and region, by resource kind; `--quota KIND=N` overrides one.
+DEFAULT_QUOTAS: dict[str, int] = {
+    "model-explainability-job-definition": 1000,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server process is configured with."""
+
+    home: Path
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    account: str = "000000000000"
+    region: str = "us-east-1"
+    access_keys: dict[str, str] = field(default_factory=dict)
+    quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
+    log_level: str = "info"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("CLARIMON_HOME") or Path.home() / ".clarimon")
+
+
+def sqlite_url(home: Path) -> str:
+    return f"sqlite:///{home / 'clarimon.db'}"
+
+
+def parse_pairs(text: str, what: str) -> dict[str, str]:
+    """`A=1,B=2` as a dict; raises ValueError naming `what` on a malformed pair."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"{what}: expected KEY=VALUE, got {item!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def parse_access_keys(text: str) -> dict[str, str]:
+    keys = parse_pairs(text, "access key map")
+    for key, account in keys.items():
+        if not ACCOUNT_ID.fullmatch(account):
+            raise ValueError(f"access key map: account of {key!r} must be 12 digits, got {account!r}")
+    return keys
+
+
+def parse_quotas(text: str) -> dict[str, int]:
+    quotas = dict(DEFAULT_QUOTAS)
+    for kind, value in parse_pairs(text, "quota").items():
+        if kind not in DEFAULT_QUOTAS:
+            raise ValueError(f"quota: unknown resource kind {kind!r}; known: {', '.join(sorted(DEFAULT_QUOTAS))}")
+        if not value.isdigit():
+            raise ValueError(f"quota: {kind} must be a whole number, got {value!r}")
+        quotas[kind] = int(value)
+    return quotas

@@ -1,0 +1,1 @@
+"""Resource families as operations: plain functions of (context, request) -> response."""

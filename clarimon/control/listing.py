@@ -1,0 +1,56 @@
+"""The List* operations' shared mechanics: filters, sort order, MaxResults and NextToken."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from clarimon.control import pagination
+from clarimon.control.context import Context, Request
+from clarimon.errors import ValidationException
+from clarimon.store import resources
+from clarimon.store.resources import ListQuery, Resource
+from clarimon.timestamps import parse_timestamp
+
+DEFAULT_MAX_RESULTS = 10
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Resource]
+    next_token: str | None
+
+
+def list_resources(ctx: Context, operation: str, kind: str, request: Request) -> Page:
+    """One page of `kind` in the caller's account and region, as the request's common List members ask."""
+    sort_by_name = request.get("SortBy", "CreationTime") == "Name"
+    filters = {
+        "name_contains": request.get("NameContains") or None,
+        "endpoint_name": request.get("EndpointName"),
+        "created_before": _time(request, "CreationTimeBefore"),
+        "created_after": _time(request, "CreationTimeAfter"),
+    }
+    descending = request.get("SortOrder", "Descending") == "Descending"
+    scope = {"op": operation, "account": ctx.account, "region": ctx.region, "sort_by_name": sort_by_name,
+             "descending": descending, **filters}
+    after = None
+    if request.get("NextToken"):
+        position = pagination.decode(ctx.store.secret(), request["NextToken"], scope)
+        if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], int)):
+            raise ValidationException("The NextToken is not valid for this request.")
+        after = (position[0], position[1])
+    limit = int(request.get("MaxResults", DEFAULT_MAX_RESULTS))
+    query = ListQuery(kind=kind, account=ctx.account, region=ctx.region, limit=limit, sort_by_name=sort_by_name,
+                      descending=descending, after=after, **filters)
+    with ctx.store.reading() as conn:
+        rows = resources.page(conn, query)
+    token = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        token = pagination.encode(ctx.store.secret(), scope, [resources.sort_value(last, sort_by_name), last.id])
+    return Page(rows, token)
+
+
+def _time(request: Request, member: str) -> float | None:
+    value = request.get(member)
+    return None if value is None else parse_timestamp(value, member)

@@ -1,0 +1,124 @@
+"""Engine set-up per dialect, the one transaction helper, and schema upgrades."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources as package_files
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+
+from clarimon.errors import ResourceInUse
+from clarimon.store import tables
+
+log = logging.getLogger("clarimon.store")
+
+# Any constant works; it only has to be the same for every replica migrating one PostgreSQL database.
+_MIGRATION_LOCK = 0x636C6172
+
+
+class Store:
+    """A database: `transaction()` for writes, `reading()` for reads, `upgrade()` for the schema."""
+
+    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+        self.url = url
+        self.engine = _create_engine(url, pool_size)
+        self.dialect = self.engine.dialect.name
+        self._secret: bytes | None = None
+
+    @contextmanager
+    def transaction(self, conflict: str = "Resource already exists.") -> Iterator[Connection]:
+        """A write transaction: commits on success, rolls back on any error, and turns a uniqueness
+        violation into ResourceInUse(`conflict`)."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+            try:
+                with conn.begin():
+                    yield conn
+            except sa.exc.IntegrityError as error:
+                raise ResourceInUse(conflict) from error
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction (a consistent snapshot on both dialects)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def lock(self, conn: Connection, *scope: str) -> None:
+        """Serialise writers of one scope until the transaction ends (quota checks need it).
+
+        SQLite writers are already serialised by BEGIN IMMEDIATE; PostgreSQL takes an advisory lock."""
+        if self.dialect == "postgresql":
+            digest = hashlib.blake2b("\x1f".join(scope).encode(), digest_size=8).digest()
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)})
+
+    def upgrade(self) -> None:
+        """Apply every Alembic migration not yet applied (safe with several replicas on PostgreSQL)."""
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
+                conn.commit()
+            try:
+                config = Config()
+                config.set_main_option("script_location", str(package_files.files("clarimon.store") / "migrations"))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+                conn.commit()
+            finally:
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK})
+                    conn.commit()
+        log.info("schema upgraded url=%s", self.engine.url.render_as_string(hide_password=True))
+
+    def secret(self) -> bytes:
+        """This database's secret for signing pagination tokens (made once, shared by replicas)."""
+        if self._secret is None:
+            with self.transaction() as conn:
+                row = conn.execute(sa.select(tables.settings.c.value).where(tables.settings.c.key == "token_secret"))
+                value = row.scalar()
+                if value is None:
+                    value = secrets.token_hex(32)
+                    conn.execute(tables.settings.insert().values(key="token_secret", value=value))
+            self._secret = bytes.fromhex(value)
+        return self._secret
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _create_engine(url: str, pool_size: int) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=0,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Hand transaction control to SQLAlchemy's "begin" event (pysqlite's own BEGIN is deferred and late).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit is on disk before the client hears of it, so an acknowledged write survives power loss too.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # Writers begin IMMEDIATE: they take the write lock up front instead of failing to upgrade a read lock.
+    mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")

@@ -1,0 +1,153 @@
+"""Queries on the resources table: insert, fetch by ARN, delete, count, and keyset-paginated lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from clarimon.store.tables import resources
+
+Tag = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One stored resource: the indexed columns, its request document and its tags."""
+
+    id: int
+    kind: str
+    account: str
+    region: str
+    name: str
+    arn: str
+    creation_time: float
+    last_modified_time: float
+    endpoint_name: str | None
+    status: str | None
+    document: dict[str, Any]
+    tags: list[Tag]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A page of one kind of resource in one account and region, filtered and sorted."""
+
+    kind: str
+    account: str
+    region: str
+    limit: int
+    sort_by_name: bool = False
+    descending: bool = True
+    name_contains: str | None = None
+    endpoint_name: str | None = None
+    created_before: float | None = None
+    created_after: float | None = None
+    after: tuple[Any, int] | None = None
+
+
+def insert(
+    conn: Connection,
+    *,
+    kind: str,
+    account: str,
+    region: str,
+    name: str,
+    arn: str,
+    now: float,
+    document: dict[str, Any],
+    tags: list[Tag],
+    endpoint_name: str | None = None,
+    status: str | None = None,
+) -> None:
+    """Store a new resource; a taken ARN raises IntegrityError (the transaction maps it)."""
+    conn.execute(
+        resources.insert().values(
+            kind=kind,
+            account=account,
+            region=region,
+            name=name,
+            arn=arn,
+            creation_time=now,
+            last_modified_time=now,
+            endpoint_name=endpoint_name,
+            status=status,
+            document=orjson.dumps(document).decode(),
+            tags=orjson.dumps(tags).decode(),
+        )
+    )
+
+
+def get(conn: Connection, arn: str, *, for_update: bool = False) -> Resource | None:
+    """The resource with this ARN, or None; `for_update` locks its row until the transaction ends."""
+    query = sa.select(resources).where(resources.c.arn == arn)
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return _resource(row) if row is not None else None
+
+
+def delete(conn: Connection, arn: str) -> bool:
+    """Remove the resource with this ARN; False when there was none."""
+    return conn.execute(resources.delete().where(resources.c.arn == arn)).rowcount > 0
+
+
+def count(conn: Connection, kind: str, account: str, region: str) -> int:
+    query = sa.select(sa.func.count()).select_from(resources).where(_scope(kind, account, region))
+    return int(conn.execute(query).scalar_one())
+
+
+def set_tags(conn: Connection, arn: str, tags: list[Tag]) -> None:
+    conn.execute(resources.update().where(resources.c.arn == arn).values(tags=orjson.dumps(tags).decode()))
+
+
+def page(conn: Connection, query: ListQuery) -> list[Resource]:
+    """Up to `query.limit` + 1 resources after the cursor `query.after` (the extra one tells that more follow)."""
+    key = resources.c.name if query.sort_by_name else resources.c.creation_time
+    conditions = [_scope(query.kind, query.account, query.region)]
+    if query.name_contains:
+        escaped = query.name_contains.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(sa.func.lower(resources.c.name).like(f"%{escaped}%", escape="\\"))
+    if query.endpoint_name is not None:
+        conditions.append(resources.c.endpoint_name == query.endpoint_name)
+    if query.created_before is not None:
+        conditions.append(resources.c.creation_time < query.created_before)
+    if query.created_after is not None:
+        conditions.append(resources.c.creation_time > query.created_after)
+    if query.after is not None:
+        value, last_id = query.after
+        if query.descending:
+            conditions.append(sa.or_(key < value, sa.and_(key == value, resources.c.id < last_id)))
+        else:
+            conditions.append(sa.or_(key > value, sa.and_(key == value, resources.c.id > last_id)))
+    order = (key.desc(), resources.c.id.desc()) if query.descending else (key.asc(), resources.c.id.asc())
+    statement = sa.select(resources).where(*conditions).order_by(*order).limit(query.limit + 1)
+    return [_resource(row) for row in conn.execute(statement)]
+
+
+def sort_value(resource: Resource, sort_by_name: bool) -> Any:
+    return resource.name if sort_by_name else resource.creation_time
+
+
+def _scope(kind: str, account: str, region: str) -> sa.ColumnElement[bool]:
+    return sa.and_(resources.c.account == account, resources.c.region == region, resources.c.kind == kind)
+
+
+def _resource(row: Row[Any]) -> Resource:
+    return Resource(
+        id=row.id,
+        kind=row.kind,
+        account=row.account,
+        region=row.region,
+        name=row.name,
+        arn=row.arn,
+        creation_time=row.creation_time,
+        last_modified_time=row.last_modified_time,
+        endpoint_name=row.endpoint_name,
+        status=row.status,
+        document=orjson.loads(row.document),
+        tags=orjson.loads(row.tags),
+    )
