@@ -20,6 +20,6 @@ def parse_timestamp(value: Any, path: str = "") -> float:
             pass
         else:
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=datetime.timezone.utc)
+                moment = moment.replace(tzinfo=datetime.UTC)
             return moment.timestamp()
     raise SerializationException(f"Unexpected value {value!r} at '{path}': expected a timestamp.")

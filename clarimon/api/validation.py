@@ -21,10 +21,21 @@ from clarimon.timestamps import parse_timestamp
 MAX_DEPTH = 64
 
 
+_SURROGATE_PAIR = regex.compile(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", regex.IGNORECASE)
+
+
 @functools.cache
 def compiled_pattern(pattern: str) -> regex.Pattern[str]:
-    """A botocore pattern compiled for full matching (patterns use `\\p{L}` and friends)."""
-    return regex.compile(pattern)
+    """A botocore pattern compiled for full matching (patterns use `\\p{L}` and friends).
+
+    The models are written for Java, whose strings are UTF-16: a range such as `\\uD800\\uDC00-\\uDBFF\\uDFFF`
+    means the code points U+10000 to U+10FFFF, which Python spells `\\U00010000-\\U0010FFFF`."""
+    return regex.compile(_SURROGATE_PAIR.sub(_code_point, pattern))
+
+
+def _code_point(pair: regex.Match[str]) -> str:
+    high, low = int(pair.group(1), 16), int(pair.group(2), 16)
+    return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08X}"
 
 
 def validate(shape: StructureShape | None, request: dict[str, Any]) -> None:
@@ -174,6 +185,6 @@ _JSON_KIND = {
 def _expect(ok: bool, value: Any, shape: Shape, path: str) -> None:
     if not ok:
         raise SerializationException(
-            f"Unexpected value {render(value)!r} at '{path}': expected {_JSON_KIND.get(shape.type_name, shape.type_name)}"
-            f" for {shape.name}."
+            f"Unexpected value {render(value)!r} at '{path}': "
+            f"expected {_JSON_KIND.get(shape.type_name, shape.type_name)} for {shape.name}."
         )

@@ -102,20 +102,7 @@ def _upgrade(settings: Settings) -> int:
 
 
 def _serve(settings: Settings) -> int:
-    import uvicorn
+    from clarimon.cli.serve import serve  # uvicorn and the API load only when serving
 
-    from clarimon.api.app import App
-
-    store = _open_store(settings)
-    store.secret()
-    app = App(settings, store)
-    config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False,
-        lifespan="on", log_config=None,
-    )
-    logging.getLogger("clarimon").info(
-        "serving host=%s port=%d home=%s database=%s", settings.host, settings.port, settings.home,
-        store.engine.url.render_as_string(hide_password=True),
-    )
-    uvicorn.Server(config).run()
+    serve(settings, _open_store(settings))
     return 0

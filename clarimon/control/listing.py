@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from clarimon.control import pagination
@@ -22,32 +23,33 @@ class Page:
 
 def list_resources(ctx: Context, operation: str, kind: str, request: Request) -> Page:
     """One page of `kind` in the caller's account and region, as the request's common List members ask."""
-    sort_by_name = request.get("SortBy", "CreationTime") == "Name"
-    filters = {
-        "name_contains": request.get("NameContains") or None,
-        "endpoint_name": request.get("EndpointName"),
-        "created_before": _time(request, "CreationTimeBefore"),
-        "created_after": _time(request, "CreationTimeAfter"),
-    }
-    descending = request.get("SortOrder", "Descending") == "Descending"
-    scope = {"op": operation, "account": ctx.account, "region": ctx.region, "sort_by_name": sort_by_name,
-             "descending": descending, **filters}
-    after = None
+    query = ListQuery(
+        kind=kind,
+        account=ctx.account,
+        region=ctx.region,
+        limit=int(request.get("MaxResults", DEFAULT_MAX_RESULTS)),
+        sort_by_name=request.get("SortBy", "CreationTime") == "Name",
+        descending=request.get("SortOrder", "Descending") == "Descending",
+        name_contains=request.get("NameContains") or None,
+        endpoint_name=request.get("EndpointName"),
+        created_before=_time(request, "CreationTimeBefore"),
+        created_after=_time(request, "CreationTimeAfter"),
+    )
+    # A token is good only for the listing that issued it: same operation, caller, filters and order.
+    scope = {"op": operation, **{k: v for k, v in dataclasses.asdict(query).items() if k not in ("limit", "after")}}
     if request.get("NextToken"):
         position = pagination.decode(ctx.store.secret(), request["NextToken"], scope)
         if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], int)):
             raise ValidationException("The NextToken is not valid for this request.")
-        after = (position[0], position[1])
-    limit = int(request.get("MaxResults", DEFAULT_MAX_RESULTS))
-    query = ListQuery(kind=kind, account=ctx.account, region=ctx.region, limit=limit, sort_by_name=sort_by_name,
-                      descending=descending, after=after, **filters)
+        query = dataclasses.replace(query, after=(position[0], position[1]))
     with ctx.store.reading() as conn:
         rows = resources.page(conn, query)
     token = None
-    if len(rows) > limit:
-        rows = rows[:limit]
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
         last = rows[-1]
-        token = pagination.encode(ctx.store.secret(), scope, [resources.sort_value(last, sort_by_name), last.id])
+        position = [resources.sort_value(last, query.sort_by_name), last.id]
+        token = pagination.encode(ctx.store.secret(), scope, position)
     return Page(rows, token)
 
 

@@ -1,0 +1,43 @@
+"""Running the ASGI app under uvicorn until SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from clarimon.api.app import App
+from clarimon.config import Settings
+from clarimon.store import Store
+
+log = logging.getLogger("clarimon")
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises the stop signal after its graceful shutdown, so the process would end "killed by
+        # SIGTERM"; a stop that was asked for and finished cleanly exits 0 instead.
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+def serve(settings: Settings, store: Store) -> None:
+    """Serve until stopped; the store is closed by the app's shutdown."""
+    store.secret()
+    config = uvicorn.Config(
+        App(settings, store), host=settings.host, port=settings.port, log_level=settings.log_level,
+        access_log=False, lifespan="on", log_config=None,
+    )
+    log.info(
+        "serving host=%s port=%d home=%s database=%s", settings.host, settings.port, settings.home,
+        store.engine.url.render_as_string(hide_password=True),
+    )
+    _Server(config).run()

@@ -1,0 +1,89 @@
+"""Fixtures: real servers on each database backend (SQLite always; PostgreSQL when it answers)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from tests.servers import Server, postgres_answers, postgres_database
+
+BACKENDS = ["sqlite", "postgresql"]
+_POSTGRES_PROBLEM = postgres_answers()
+
+
+def pytest_report_header() -> list[str]:
+    if _POSTGRES_PROBLEM is None:
+        return ["clarimon: PostgreSQL answers on 127.0.0.1:5432; the PostgreSQL leg runs"]
+    return [f"clarimon: !!! PostgreSQL does not answer on 127.0.0.1:5432 ({_POSTGRES_PROBLEM}); "
+            "the PostgreSQL leg is SKIPPED !!!"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _POSTGRES_PROBLEM is not None:
+        terminalreporter.write_sep("!", "PostgreSQL leg SKIPPED: nothing answers on 127.0.0.1:5432", red=True)
+
+
+def database_url(stack: ExitStack, backend: str, home: Path) -> str:
+    if backend == "postgresql":
+        if _POSTGRES_PROBLEM is not None:
+            pytest.skip(f"PostgreSQL leg skipped: nothing answers on 127.0.0.1:5432 ({_POSTGRES_PROBLEM})")
+        return stack.enter_context(postgres_database())
+    return f"sqlite:///{home / 'clarimon.db'}"
+
+
+ServerFactory = Callable[..., Server]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_server(backend: str, tmp_path: Path) -> Iterator[ServerFactory]:
+    """Start servers of their own (for restarts, kills, special options) on this test's backend."""
+    with ExitStack() as stack:
+        servers: list[Server] = []
+
+        def make(*extra_args: str) -> Server:
+            home = tmp_path / f"server{len(servers)}"
+            server = Server(home, database_url(stack, backend, home), list(extra_args))
+            servers.append(server)
+            return server.start()
+
+        yield make
+        for server in servers:
+            server.kill()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def shared_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server per module and backend; tests keep apart by using a region of their own."""
+    with ExitStack() as stack:
+        home = tmp_path_factory.mktemp("shared")
+        server = Server(home, database_url(stack, str(request.param), home))
+        server.start()
+        yield server
+        server.kill()
+
+
+@pytest.fixture
+def region() -> str:
+    """A region no other test uses, so that a shared server's lists hold only this test's resources."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.e2e import test_validation_generated as generated
+
+    if generated.REPORT:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(
+                f"clarimon: generated validation covered {generated.REPORT['constraints']} constraints "
+                f"with {generated.REPORT['requests']} violating requests (per backend)"
+            )

@@ -1,0 +1,127 @@
+"""Real clarimon servers for end-to-end tests: subprocesses on free loopback ports, one database each."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.config
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def postgres_answers() -> str | None:
+    """None when PostgreSQL answers on 127.0.0.1:5432, else why not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return None
+    except Exception as error:  # any failure means: no PostgreSQL leg
+        return f"{type(error).__name__}: {error}"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one server; dropped afterwards."""
+    import psycopg
+
+    name = f"clarimon_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class Server:
+    """`clarimon serve` in a subprocess; `restart()` and `kill()` keep its home and database."""
+
+    def __init__(self, home: Path, database_url: str, extra_args: list[str] | None = None) -> None:
+        self.home = home
+        self.database_url = database_url
+        self.extra_args = extra_args or []
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = home / "server.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        log = open(self.log_path, "ab")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLARIMON_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "clarimon", "serve", "--home", str(self.home), "--port", str(self.port),
+             "--database-url", self.database_url, *self.extra_args],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+        log.close()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"clarimon serve exited {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/ping", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"clarimon serve did not answer within 60 s:\n{self.log()}")
+
+    def stop(self) -> int | None:
+        """SIGTERM, and the exit code (a clean stop is 0)."""
+        if self.process is None:
+            return None
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout=30)
+        self.process = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to clean up, as in a crash."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def restart(self) -> Server:
+        self.stop()
+        return self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def client(self, region: str = "us-east-1", access_key: str = "AKIDTEST", validate: bool = True,
+               retries: int = 0) -> Any:
+        """A boto3 SageMaker client for this server; `validate=False` sends what botocore would refuse."""
+        config = botocore.config.Config(
+            parameter_validation=validate, retries={"max_attempts": retries, "mode": "standard"},
+            connect_timeout=5, read_timeout=30,
+        )
+        return boto3.client(
+            "sagemaker", endpoint_url=self.url, region_name=region, aws_access_key_id=access_key,
+            aws_secret_access_key="secret", config=config,
+        )
