@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import secrets
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources as package_files
@@ -32,12 +34,15 @@ class Store:
         self.engine = _create_engine(url, pool_size)
         self.dialect = self.engine.dialect.name
         self._secret: bytes | None = None
+        # SQLite admits one writer at a time and makes the others poll with growing sleeps (its busy handler);
+        # queueing this process's writers on a lock instead keeps the latency tail short.
+        self._writer = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
 
     @contextmanager
     def transaction(self, conflict: str = "Resource already exists.") -> Iterator[Connection]:
         """A write transaction: commits on success, rolls back on any error, and turns a uniqueness
         violation into ResourceInUse(`conflict`)."""
-        with self.engine.connect() as conn:
+        with self._writer, self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with conn.begin():
