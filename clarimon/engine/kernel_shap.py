@@ -1,0 +1,223 @@
+"""Kernel SHAP: coalitions, the weighted least-squares solve, and model evaluation on synthetic rows.
+
+Pure functions of arrays. For n rows, m features, s coalitions, k background rows and K model outputs:
+
+- one set of coalition masks serves the whole batch (exact enumeration when 2^m - 2 <= s, else every coalition
+  of the small sizes the budget covers plus paired sampling of the rest, as shap's KernelExplainer does);
+- the efficiency constraint sum(phi) = f(x) - E[f(background)] is exact: one feature is eliminated, so the
+  weighted least-squares problem has one design matrix, factorised once (QR) for all n x K right-hand sides;
+- synthetic rows are built by broadcasting into a reused buffer and evaluated in chunks under a memory budget.
+
+With all coalitions enumerated the solution equals the Shapley values of v(S) = E_b[f(x_S, b_~S)] exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+Predict = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Coalitions:
+    """Coalition masks and their kernel weights.
+
+    masks: (s, m) bool, True where a feature comes from the explained row.
+    weights: (s,) float64, summing to 1.
+    exact: True when every non-trivial coalition is present with its exact Shapley kernel weight.
+    """
+
+    masks: np.ndarray
+    weights: np.ndarray
+    exact: bool
+
+
+def default_num_samples(m: int) -> int:
+    """shap's default budget: 2m + 2048."""
+    return 2 * m + 2048
+
+
+def coalitions(m: int, num_samples: int, rng: np.random.Generator) -> Coalitions:
+    """Masks for m features within `num_samples` coalitions (exact when 2^m - 2 <= num_samples)."""
+    if m < 1:
+        raise ValueError(f"m: need at least one feature to explain, got {m}")
+    if num_samples < 1:
+        raise ValueError(f"num_samples: must be positive, got {num_samples}")
+    if m == 1:
+        return Coalitions(np.zeros((0, 1), dtype=bool), np.zeros(0), exact=True)
+    if m < 63 and 2**m - 2 <= num_samples:
+        return _all_coalitions(m)
+    return _sampled_coalitions(m, num_samples, rng)
+
+
+def _kernel_weight(m: int, size: int) -> float:
+    return (m - 1) / (math.comb(m, size) * size * (m - size))
+
+
+def _all_coalitions(m: int) -> Coalitions:
+    codes = np.arange(1, 2**m - 1, dtype=np.int64)
+    masks = ((codes[:, None] >> np.arange(m)) & 1).astype(bool)
+    sizes = masks.sum(axis=1)
+    table = np.array([0.0] + [_kernel_weight(m, size) for size in range(1, m)] + [0.0])
+    weights = table[sizes]
+    return Coalitions(masks, weights / weights.sum(), exact=True)
+
+
+def _sampled_coalitions(m: int, num_samples: int, rng: np.random.Generator) -> Coalitions:
+    # The scheme of shap's KernelExplainer: sizes s and m - s are paired; a size pair is enumerated in full while
+    # the budget covers it at its share of the kernel weight; the remaining sizes are sampled (with complements),
+    # repeated draws adding weight, and their weights scaled to the kernel mass those sizes hold.
+    num_sizes = math.ceil((m - 1) / 2)
+    num_paired = math.floor((m - 1) / 2)
+    size_weights = np.array([(m - 1) / (i * (m - i)) for i in range(1, num_sizes + 1)])
+    size_weights[:num_paired] *= 2
+    size_weights /= size_weights.sum()
+
+    masks: list[np.ndarray] = []
+    weights: list[float] = []
+    left = num_samples
+    remaining = size_weights.copy()
+    full_sizes = 0
+    for size in range(1, num_sizes + 1):
+        paired = size <= num_paired
+        count = math.comb(m, size) * (2 if paired else 1)
+        if left * remaining[size - 1] / count < 1.0 - 1e-8:
+            break
+        full_sizes += 1
+        left -= count
+        if remaining[size - 1] < 1:
+            remaining /= 1 - remaining[size - 1]
+        weight = size_weights[size - 1] / math.comb(m, size) / (2 if paired else 1)
+        for chosen in itertools.combinations(range(m), size):
+            mask = np.zeros(m, dtype=bool)
+            mask[list(chosen)] = True
+            masks.append(mask)
+            weights.append(weight)
+            if paired:
+                masks.append(~mask)
+                weights.append(weight)
+    fixed = len(masks)
+
+    if full_sizes < num_sizes and left > 0:
+        draw_weights = size_weights.copy()
+        draw_weights[:num_paired] /= 2
+        draw_weights = draw_weights[full_sizes:] / draw_weights[full_sizes:].sum()
+        seen: dict[bytes, int] = {}
+        draws = rng.choice(len(draw_weights), 4 * left, p=draw_weights)
+        for drawn in draws:
+            if left <= 0:
+                break
+            size = int(drawn) + full_sizes + 1
+            mask = np.zeros(m, dtype=bool)
+            mask[rng.permutation(m)[:size]] = True
+            key = mask.tobytes()
+            place = seen.get(key)
+            if place is None:
+                seen[key] = len(masks)
+                masks.append(mask)
+                weights.append(1.0)
+                left -= 1
+            else:
+                weights[place] += 1.0
+            if size <= num_paired and (place is not None or left > 0):
+                if place is None:
+                    masks.append(~mask)
+                    weights.append(1.0)
+                    left -= 1
+                else:
+                    weights[place + 1] += 1.0
+        sampled = np.array(weights[fixed:])
+        if sampled.size:
+            weights[fixed:] = list(sampled * size_weights[full_sizes:].sum() / sampled.sum())
+
+    array = np.array(weights)
+    return Coalitions(np.array(masks).reshape(-1, m), array / array.sum(), exact=False)
+
+
+def projection(coalitions: Coalitions) -> np.ndarray:
+    """The (m - 1, s) matrix P with phi[:-1] = P @ y', the constrained least-squares solve factorised once.
+
+    With the last feature eliminated (phi_m = delta - sum(phi[:-1])), the design is X'[:, j] = z_j - z_m and the
+    target y' = g(z) - phi0 - z_m * delta; P = (X'^T W X')^-1 X'^T W, computed from a QR of sqrt(W) X'."""
+    masks = coalitions.masks.astype(np.float64)
+    design = masks[:, :-1] - masks[:, -1:]
+    root = np.sqrt(coalitions.weights)
+    q, r = np.linalg.qr(root[:, None] * design)
+    solved: np.ndarray = scipy.linalg.solve_triangular(r, q.T)
+    weighted: np.ndarray = solved * root[None, :]
+    return weighted
+
+
+def solve(coalitions: Coalitions, values: np.ndarray, fx: np.ndarray, phi0: np.ndarray) -> np.ndarray:
+    """Shapley values from coalition values.
+
+    values: (n, s, K) g(z) per row, coalition and output; fx: (n, K) f(x); phi0: (K,) E[f(background)].
+    Returns (n, m, K), each row summing exactly to fx - phi0 over m."""
+    n, s, outputs = values.shape
+    m = coalitions.masks.shape[1]
+    delta: np.ndarray = fx - phi0[None, :]
+    if m == 1:
+        return delta[:, None, :].copy()
+    last = coalitions.masks[:, -1].astype(np.float64)
+    target = values - phi0[None, None, :] - last[None, :, None] * delta[:, None, :]
+    head = projection(coalitions) @ target.transpose(1, 0, 2).reshape(s, n * outputs)
+    head = head.reshape(m - 1, n, outputs).transpose(1, 0, 2)
+    tail = delta - head.sum(axis=1)
+    return np.concatenate([head, tail[:, None, :]], axis=1)
+
+
+def coalition_values(
+    rows: np.ndarray,
+    background: np.ndarray,
+    background_weights: np.ndarray,
+    masks: np.ndarray,
+    predict: Predict,
+    columns: np.ndarray,
+    memory_bytes: int,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """g(z) = sum_b w_b f(z*x + (1 - z)*b) for chunks of rows, yielded as (row slice, (rows, s, K)).
+
+    rows: (n, M) rows to explain; background: (k, M) with weights (k,) summing to 1; masks: (s, m) over the
+    explained `columns` (m indices into M; the other columns always keep the row's value). Synthetic rows are
+    written into one reused buffer of at most about `memory_bytes`."""
+    n, total = rows.shape
+    k = background.shape[0]
+    s = masks.shape[0]
+    if s == 0:
+        raise ValueError("masks: no coalitions to evaluate (one feature needs none: its value is f(x) - phi0)")
+    full = np.ones((s, total), dtype=bool)
+    full[:, columns] = masks
+    per_row = s * k * total * rows.dtype.itemsize
+    chunk_rows = max(1, memory_bytes // max(per_row, 1))
+    # A template of background values, (s, k, M); each chunk copies it and overwrites the masked cells.
+    chunk_masks = s if per_row <= memory_bytes else max(1, memory_bytes // (k * total * rows.dtype.itemsize))
+    for start in range(0, n, chunk_rows):
+        stop = min(n, start + chunk_rows)
+        out: np.ndarray | None = None
+        for m_start in range(0, s, chunk_masks):
+            m_stop = min(s, m_start + chunk_masks)
+            part = full[m_start:m_stop]
+            buffer = np.empty((stop - start, m_stop - m_start, k, total), dtype=rows.dtype)
+            buffer[...] = background[None, None, :, :]
+            np.copyto(buffer, rows[start:stop, None, None, :], where=part[None, :, None, :])
+            predictions = _as_2d(predict(buffer.reshape(-1, total)))
+            outputs = predictions.shape[1]
+            averaged = np.einsum(
+                "rskK,k->rsK", predictions.reshape(stop - start, m_stop - m_start, k, outputs), background_weights
+            )
+            if out is None:
+                out = np.empty((stop - start, s, outputs))
+            out[:, m_start:m_stop] = averaged
+        if out is not None:
+            yield slice(start, stop), out
+
+
+def _as_2d(predictions: np.ndarray) -> np.ndarray:
+    array = np.asarray(predictions, dtype=np.float64)
+    return array.reshape(array.shape[0], -1)
