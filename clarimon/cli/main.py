@@ -17,6 +17,11 @@ from clarimon.store import Store
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "explain", False):
+        from clarimon.cli.explain import run
+
+        home = Path(args.home).expanduser() if args.home else default_home()
+        return run(args.config, args.data, args.model, args.output, home, args.memory_mb, args.progress)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
@@ -62,6 +67,19 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--quota", default=_env("QUOTAS", ""),
                        help="quotas per account and region KIND=N,... (CLARIMON_QUOTAS)")
     serve.set_defaults(run=_serve)
+
+    explain = commands.add_parser("explain", help="explain a dataset with a saved model (Clarify's analysis)")
+    explain.add_argument("--config", required=True, help="analysis_config.json: a path or s3:// URI")
+    explain.add_argument("--data", required=True, help="the dataset: a path or s3:// URI")
+    explain.add_argument("--model", required=True,
+                         help="a saved model: scikit-learn joblib/pickle, XGBoost, LightGBM or ONNX file")
+    explain.add_argument("--output", required=True, type=Path, help="folder for analysis.json, out.csv, report")
+    explain.add_argument("--memory-mb", type=int, default=1024, help="budget for synthetic rows (default 1024)")
+    explain.add_argument("--progress", action="store_true", help="a progress bar on stderr")
+    explain.add_argument("--home", default=_env("HOME"), help="data folder whose s3/ holds s3:// objects")
+    explain.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"),
+                         choices=["debug", "info", "warning", "error"])
+    explain.set_defaults(run=None, explain=True)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")

@@ -23,6 +23,8 @@ import scipy.linalg
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
+WORK_BYTES = 64 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class Coalitions:
@@ -70,9 +72,8 @@ def _all_coalitions(m: int) -> Coalitions:
 
 
 def _sampled_coalitions(m: int, num_samples: int, rng: np.random.Generator) -> Coalitions:
-    # The scheme of shap's KernelExplainer: sizes s and m - s are paired; a size pair is enumerated in full while
-    # the budget covers it at its share of the kernel weight; the remaining sizes are sampled (with complements),
-    # repeated draws adding weight, and their weights scaled to the kernel mass those sizes hold.
+    # As shap's KernelExplainer: sizes s and m - s are paired; a size pair is enumerated in full while the budget
+    # covers it at its share of the kernel weight; the remaining sizes are sampled, each with its complement.
     num_sizes = math.ceil((m - 1) / 2)
     num_paired = math.floor((m - 1) / 2)
     size_weights = np.array([(m - 1) / (i * (m - i)) for i in range(1, num_sizes + 1)])
@@ -102,42 +103,53 @@ def _sampled_coalitions(m: int, num_samples: int, rng: np.random.Generator) -> C
             if paired:
                 masks.append(~mask)
                 weights.append(weight)
-    fixed = len(masks)
 
     if full_sizes < num_sizes and left > 0:
-        draw_weights = size_weights.copy()
-        draw_weights[:num_paired] /= 2
-        draw_weights = draw_weights[full_sizes:] / draw_weights[full_sizes:].sum()
-        seen: dict[bytes, int] = {}
-        draws = rng.choice(len(draw_weights), 4 * left, p=draw_weights)
-        for drawn in draws:
-            if left <= 0:
-                break
-            size = int(drawn) + full_sizes + 1
-            mask = np.zeros(m, dtype=bool)
-            mask[rng.permutation(m)[:size]] = True
-            key = mask.tobytes()
-            place = seen.get(key)
-            if place is None:
-                seen[key] = len(masks)
-                masks.append(mask)
-                weights.append(1.0)
-                left -= 1
-            else:
-                weights[place] += 1.0
-            if size <= num_paired and (place is not None or left > 0):
-                if place is None:
-                    masks.append(~mask)
-                    weights.append(1.0)
-                    left -= 1
-                else:
-                    weights[place + 1] += 1.0
-        sampled = np.array(weights[fixed:])
-        if sampled.size:
-            weights[fixed:] = list(sampled * size_weights[full_sizes:].sum() / sampled.sum())
+        # Stratified by size, where shap draws sizes at random and renormalises all weights together: the budget
+        # left is split evenly over the remaining sizes (the regression's leverage scores are equal per size, as
+        # in Musco & Witter's Leverage SHAP), each size's coalitions are drawn without repetition, and each
+        # carries mass / count, so every size holds exactly its kernel mass. Over 8 seeds on breast cancer
+        # (m = 30, 2m + 2048 coalitions) this gave a lower mean error than shap's scheme for logistic
+        # regression and gradient boosting, by a few percent.
+        rest = np.arange(full_sizes, num_sizes)
+        per_draw = np.where(rest < num_paired, 2, 1)  # a paired size spends two masks per draw
+        share = np.full(len(rest), left / per_draw.sum())
+        draws = np.floor(share).astype(int)
+        spare = left - int((draws * per_draw).sum())
+        for extra in np.argsort(share - draws)[::-1]:  # the budget's remainder, largest fractions first
+            if spare >= per_draw[extra]:
+                draws[extra] += 1
+                spare -= int(per_draw[extra])
+        for index, size_index in enumerate(rest):
+            size, count = int(size_index) + 1, int(draws[index])
+            count = min(count, math.comb(m, size))
+            if count == 0:
+                continue
+            paired = size <= num_paired
+            share_of_mass = float(size_weights[size_index]) / count / (2 if paired else 1)
+            for subset in _distinct_subsets(m, size, count, rng):
+                masks.append(subset)
+                weights.append(share_of_mass)
+                if paired:
+                    masks.append(~subset)
+                    weights.append(share_of_mass)
 
     array = np.array(weights)
     return Coalitions(np.array(masks).reshape(-1, m), array / array.sum(), exact=False)
+
+
+def _distinct_subsets(m: int, size: int, count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`count` different subsets of `size` of m features, uniformly at random, as masks."""
+    chosen: dict[bytes, np.ndarray] = {}
+    while len(chosen) < count:
+        order = rng.random((2 * (count - len(chosen)), m)).argsort(axis=1)[:, :size]
+        batch = np.zeros((len(order), m), dtype=bool)
+        np.put_along_axis(batch, order, True, axis=1)
+        for mask in batch:
+            chosen.setdefault(mask.tobytes(), mask)
+            if len(chosen) == count:
+                break
+    return list(chosen.values())
 
 
 def projection(coalitions: Coalitions) -> np.ndarray:
@@ -154,10 +166,12 @@ def projection(coalitions: Coalitions) -> np.ndarray:
     return weighted
 
 
-def solve(coalitions: Coalitions, values: np.ndarray, fx: np.ndarray, phi0: np.ndarray) -> np.ndarray:
+def solve(coalitions: Coalitions, values: np.ndarray, fx: np.ndarray, phi0: np.ndarray,
+          projected: np.ndarray | None = None) -> np.ndarray:
     """Shapley values from coalition values.
 
-    values: (n, s, K) g(z) per row, coalition and output; fx: (n, K) f(x); phi0: (K,) E[f(background)].
+    values: (n, s, K) g(z) per row, coalition and output; fx: (n, K) f(x); phi0: (K,) E[f(background)];
+    projected: `projection(coalitions)`, when the caller solves many chunks with one factorisation.
     Returns (n, m, K), each row summing exactly to fx - phi0 over m."""
     n, s, outputs = values.shape
     m = coalitions.masks.shape[1]
@@ -166,7 +180,8 @@ def solve(coalitions: Coalitions, values: np.ndarray, fx: np.ndarray, phi0: np.n
         return delta[:, None, :].copy()
     last = coalitions.masks[:, -1].astype(np.float64)
     target = values - phi0[None, None, :] - last[None, :, None] * delta[:, None, :]
-    head = projection(coalitions) @ target.transpose(1, 0, 2).reshape(s, n * outputs)
+    solver = projection(coalitions) if projected is None else projected
+    head = solver @ target.transpose(1, 0, 2).reshape(s, n * outputs)
     head = head.reshape(m - 1, n, outputs).transpose(1, 0, 2)
     tail = delta - head.sum(axis=1)
     return np.concatenate([head, tail[:, None, :]], axis=1)
@@ -193,27 +208,32 @@ def coalition_values(
         raise ValueError("masks: no coalitions to evaluate (one feature needs none: its value is f(x) - phi0)")
     full = np.ones((s, total), dtype=bool)
     full[:, columns] = masks
-    per_row = s * k * total * rows.dtype.itemsize
-    chunk_rows = max(1, memory_bytes // max(per_row, 1))
-    # A template of background values, (s, k, M); each chunk copies it and overwrites the masked cells.
-    chunk_masks = s if per_row <= memory_bytes else max(1, memory_bytes // (k * total * rows.dtype.itemsize))
-    for start in range(0, n, chunk_rows):
-        stop = min(n, start + chunk_rows)
+    # Work in blocks of at most WORK_BYTES (within the budget): small enough to stay near the CPU's caches, and
+    # one buffer reused for every block, so memory stays flat and no page is faulted in twice.
+    block = min(memory_bytes, WORK_BYTES)
+    per_mask = k * total * rows.dtype.itemsize
+    masks_per_block = max(1, min(s, block // max(per_mask, 1)))
+    rows_per_block = max(1, block // max(per_mask * masks_per_block, 1)) if masks_per_block == s else 1
+    buffer = np.empty((rows_per_block, masks_per_block, k, total), dtype=rows.dtype)
+    template = np.empty_like(buffer)
+    template[...] = background[None, None, :, :]
+    for start in range(0, n, rows_per_block):
+        stop = min(n, start + rows_per_block)
+        count = stop - start
         out: np.ndarray | None = None
-        for m_start in range(0, s, chunk_masks):
-            m_stop = min(s, m_start + chunk_masks)
-            part = full[m_start:m_stop]
-            buffer = np.empty((stop - start, m_stop - m_start, k, total), dtype=rows.dtype)
-            buffer[...] = background[None, None, :, :]
-            np.copyto(buffer, rows[start:stop, None, None, :], where=part[None, :, None, :])
-            predictions = _as_2d(predict(buffer.reshape(-1, total)))
+        for m_start in range(0, s, masks_per_block):
+            m_stop = min(s, m_start + masks_per_block)
+            width = m_stop - m_start
+            view = buffer[:count, :width]
+            np.copyto(view, template[:count, :width])
+            np.copyto(view, rows[start:stop, None, None, :], where=full[None, m_start:m_stop, None, :])
+            predictions = _as_2d(predict(view.reshape(-1, total)))
             outputs = predictions.shape[1]
-            averaged = np.einsum(
-                "rskK,k->rsK", predictions.reshape(stop - start, m_stop - m_start, k, outputs), background_weights
-            )
             if out is None:
-                out = np.empty((stop - start, s, outputs))
-            out[:, m_start:m_stop] = averaged
+                out = np.empty((count, s, outputs))
+            out[:, m_start:m_stop] = np.einsum(
+                "rskK,k->rsK", predictions.reshape(count, width, k, outputs), background_weights
+            )
         if out is not None:
             yield slice(start, stop), out
 

@@ -1,0 +1,192 @@
+"""explain(config, data, predictor): Kernel SHAP attributions as Clarify computes them."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from clarimon.engine import baseline as baselines
+from clarimon.engine import kernel_shap
+from clarimon.engine.config import AnalysisConfig, ConfigError, parse
+from clarimon.engine.datasets import Table, read, typed
+from clarimon.engine.predictors import Predictor, select
+
+DEFAULT_CLUSTERS = 10
+LOGIT_EPSILON = 1e-10
+
+Progress = Callable[[int, int], None]
+Fetch = Callable[[str], bytes]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Attributions of n rows on m explained features for K model outputs.
+
+    local: (n, m, K); global_values: (m, K), the local values aggregated by `agg_method`;
+    expected: (K,), the model's mean output on the background (in logit space with use_logit)."""
+
+    features: list[str]
+    labels: list[str]
+    local: np.ndarray
+    global_values: np.ndarray
+    expected: np.ndarray
+    agg_method: str
+    num_samples: int
+    exact: bool
+    background_rows: int
+
+    def to_analysis_json(self) -> dict[str, Any]:
+        """Clarify's analysis.json: global SHAP values and the expected value per label."""
+        per_label = {
+            label: {
+                "global_shap_values": {f: float(self.global_values[j, k]) for j, f in enumerate(self.features)},
+                "expected_value": float(self.expected[k]),
+            }
+            for k, label in enumerate(self.labels)
+        }
+        return {"version": "1.0", "explanations": {"kernel_shap": per_label}}
+
+    def local_csv(self) -> str:
+        """explanations_shap/out.csv: one row per record, one column per feature (per feature and label when
+        the model has several outputs)."""
+        if len(self.labels) == 1:
+            header = list(self.features)
+        else:
+            header = [f"{f}_{label}" for label in self.labels for f in self.features]
+        flat = self.local.transpose(0, 2, 1).reshape(len(self.local), -1)
+        out = io.StringIO()
+        out.write(",".join(header) + "\n")
+        np.savetxt(out, flat, delimiter=",", fmt="%.17g")
+        return out.getvalue()
+
+
+def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, predictor: Predictor, *,
+            memory_mb: int = 1024, progress: Progress | None = None, fetch: Fetch | None = None) -> Explanation:
+    """Kernel SHAP of `predictor` on every row of `data`, as the Clarify analysis `config` asks.
+
+    data: a Table (columns named) or an (n, M) array (columns named by the config's headers); fetch reads an
+    s3:// baseline when the config names one."""
+    settings = config if isinstance(config, AnalysisConfig) else parse(config)
+    shap = settings.shap
+    table = data if isinstance(data, Table) else Table(_names(settings, data.shape[1]), data)
+    rows = table.values
+    columns = _explained(shap.features_to_explain, table.columns)
+    rng = np.random.default_rng(shap.seed)
+    background, weights = _background(settings, table, rng, fetch)
+    predict = select(predictor, settings.predictor.probability)
+
+    m = len(columns)
+    num_samples = shap.num_samples or kernel_shap.default_num_samples(m)
+    coalitions = kernel_shap.coalitions(m, num_samples, rng)
+    link = _logit if shap.use_logit else _identity
+    phi0 = link(weights @ predict(background))
+    outputs = phi0.shape[0]
+    local = np.empty((len(rows), m, outputs))
+    memory = memory_mb * 1024 * 1024
+    if m == 1:
+        for part in _chunks(len(rows), memory // max(1, rows.shape[1] * 64)):
+            local[part] = link(predict(rows[part]))[:, None, :] - phi0[None, None, :]
+    else:
+        projected = kernel_shap.projection(coalitions)
+        evaluated = kernel_shap.coalition_values(rows, background, weights, coalitions.masks, predict,
+                                                 np.asarray(columns), memory)
+        for part, values in evaluated:
+            fx = link(predict(rows[part]))
+            local[part] = kernel_shap.solve(coalitions, link(values), fx, phi0, projected)
+            if progress is not None:
+                progress(part.stop, len(rows))
+    return Explanation(
+        features=[table.columns[j] for j in columns],
+        labels=_labels(settings, outputs),
+        local=local,
+        global_values=_aggregate(local, shap.agg_method),
+        expected=phi0,
+        agg_method=shap.agg_method,
+        num_samples=len(coalitions.masks),
+        exact=coalitions.exact,
+        background_rows=len(background),
+    )
+
+
+def _names(settings: AnalysisConfig, width: int) -> list[str]:
+    headers = [h for h in settings.headers or [] if h != settings.label]
+    return headers if len(headers) == width else [f"feature_{i}" for i in range(width)]
+
+
+def _explained(chosen: list[str | int] | None, columns: list[str]) -> list[int]:
+    if not chosen:
+        return list(range(len(columns)))
+    indices = []
+    for item in chosen:
+        if isinstance(item, int) and 0 <= item < len(columns):
+            indices.append(item)
+        elif isinstance(item, str) and item in columns:
+            indices.append(columns.index(item))
+        else:
+            raise ConfigError(f"methods.shap.features_to_explain: {item!r} is not a feature; features are {columns}")
+    return sorted(set(indices))
+
+
+def _background(settings: AnalysisConfig, table: Table, rng: np.random.Generator,
+                fetch: Fetch | None) -> tuple[np.ndarray, np.ndarray]:
+    given = settings.shap.baseline
+    if given is None:
+        return baselines.summarise(table.values, settings.shap.num_clusters or DEFAULT_CLUSTERS, rng)
+    if isinstance(given, str):
+        if fetch is None:
+            raise ConfigError(f"methods.shap.baseline {given!r}: no object store to read it from")
+        names = table.columns
+        read_back = read(fetch(given), "text/csv", source=given, headers=names)
+        rows = read_back.values
+    else:
+        rows = typed([list(r.values()) if isinstance(r, dict) else list(r) for r in given], table.columns,
+                     "methods.shap.baseline")
+    if rows.shape[1] != table.values.shape[1]:
+        raise ConfigError(
+            f"methods.shap.baseline: rows have {rows.shape[1]} values, the dataset has {table.values.shape[1]} features"
+        )
+    if table.values.dtype != object:
+        rows = rows.astype(np.float64)
+    return rows, np.full(len(rows), 1 / len(rows))
+
+
+def _labels(settings: AnalysisConfig, outputs: int) -> list[str]:
+    headers = settings.predictor.label_headers
+    if headers and settings.predictor.probability is not None and outputs == 1:
+        index = int(settings.predictor.probability)
+        if index < len(headers):
+            return [headers[index]]
+    if headers and len(headers) == outputs:
+        return list(headers)
+    return [f"label{k}" for k in range(outputs)]
+
+
+def _aggregate(local: np.ndarray, method: str) -> np.ndarray:
+    """Clarify's agg_method: mean of |phi|, mean of phi squared, or the median of phi, over the rows."""
+    aggregated: np.ndarray
+    if method == "mean_abs":
+        aggregated = np.abs(local).mean(axis=0)
+    elif method == "mean_sq":
+        aggregated = np.square(local).mean(axis=0)
+    else:
+        aggregated = np.median(local, axis=0)
+    return aggregated
+
+
+def _chunks(n: int, size: int) -> list[slice]:
+    size = max(1, size)
+    return [slice(start, min(n, start + size)) for start in range(0, n, size)]
+
+
+def _identity(values: np.ndarray) -> np.ndarray:
+    return values
+
+
+def _logit(values: np.ndarray) -> np.ndarray:
+    clipped = np.clip(values, LOGIT_EPSILON, 1 - LOGIT_EPSILON)
+    result: np.ndarray = np.log(clipped / (1 - clipped))
+    return result

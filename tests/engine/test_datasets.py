@@ -1,0 +1,61 @@
+import io
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from clarimon.engine.datasets import DataError, read
+
+
+def test_csv_with_and_without_header_row() -> None:
+    headers = ["y", "a", "b"]
+    with_header = read(b"y,a,b\n1,2.5,3\n0,4,5\n", "text/csv", source="d.csv", headers=headers, label="y")
+    without = read(b"1,2.5,3\n0,4,5\n", "text/csv", source="d.csv", headers=headers, label="y")
+    implicit = read(b"y,a,b\n1,2.5,3\n0,4,5\n", "text/csv", source="d.csv", label=0)
+    for table in (with_header, without, implicit):
+        assert table.columns == ["a", "b"]
+        np.testing.assert_array_equal(table.values, [[2.5, 3], [4, 5]])
+        assert table.values.dtype == np.float64
+
+
+def test_categorical_columns_keep_strings() -> None:
+    table = read(b"a,color\n1,red\n2,blue\n", "text/csv", source="d.csv")
+    assert table.values.dtype == object
+    assert table.values[1].tolist() == [2.0, "blue"]
+
+
+def test_json_lines_and_json_with_features_path() -> None:
+    lines = b'{"features": [1, 2], "label": 0}\n{"features": [3, 4], "label": 1}\n'
+    table = read(lines, "application/jsonlines", source="d.jsonl", headers=["a", "b"], features="features",
+                 label="label")
+    np.testing.assert_array_equal(table.values, [[1, 2], [3, 4]])
+    assert table.columns == ["a", "b"]
+    document = b'{"instances": [{"features": [1, 2]}, {"features": [3, 4]}]}'
+    table = read(document, "application/json", source="d.json", features="instances[*].features")
+    np.testing.assert_array_equal(table.values, [[1, 2], [3, 4]])
+
+
+def test_parquet() -> None:
+    out = io.BytesIO()
+    pq.write_table(pa.table({"a": [1.0, 2.0], "y": [0, 1], "c": ["x", "z"]}), out)
+    table = read(out.getvalue(), "application/x-parquet", source="d.parquet", label="y")
+    assert table.columns == ["a", "c"]
+    assert table.values.tolist() == [[1.0, "x"], [2.0, "z"]]
+
+
+@pytest.mark.parametrize(
+    ("content", "kind", "kwargs", "expected"),
+    [
+        (b"a,b\n1,2\n3\n", "text/csv", {}, "d: line 3: 1 fields where the header has 2"),
+        (b'{"f": [1]}\nnot json\n', "application/jsonlines", {"features": "f"}, "d: line 2: not JSON"),
+        (b'{"f": [1]}\n{"g": [1]}\n', "application/jsonlines", {"features": "f"}, "d: line 2: field 'f'"),
+        (b"a,b\n1,2\n", "text/csv", {"label": "z"}, "d: no column 'z'"),
+        (b"", "text/csv", {}, "d: no records"),
+        (b"garbage", "application/x-parquet", {}, "d: not a Parquet file"),
+    ],
+)
+def test_errors_name_file_line_and_field(content: bytes, kind: str, kwargs: dict, expected: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(DataError) as caught:
+        read(content, kind, source="d", **kwargs)
+    assert caught.value.args[0].startswith(expected)
