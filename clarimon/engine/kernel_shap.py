@@ -23,7 +23,7 @@ import scipy.linalg
 
 Predict = Callable[[np.ndarray], np.ndarray]
 
-WORK_BYTES = 64 * 1024 * 1024
+WORK_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -201,41 +201,77 @@ def coalition_values(
     rows: (n, M) rows to explain; background: (k, M) with weights (k,) summing to 1; masks: (s, m) over the
     explained `columns` (m indices into M; the other columns always keep the row's value). Synthetic rows are
     written into one reused buffer of at most about `memory_bytes`."""
-    n, total = rows.shape
-    k = background.shape[0]
     s = masks.shape[0]
     if s == 0:
         raise ValueError("masks: no coalitions to evaluate (one feature needs none: its value is f(x) - phi0)")
+    pending: dict[int, np.ndarray] = {}
+    filled: dict[int, int] = {}
+    for part, m_start, averaged in _blocks(rows, background, background_weights, masks, predict, columns,
+                                           memory_bytes):
+        if averaged.shape[1] == s:
+            yield part, averaged
+            continue
+        # Several mask blocks per row: gather a row's blocks, hand it on once all have arrived.
+        row = part.start
+        if row not in pending:
+            pending[row] = np.empty((1, s, averaged.shape[2]))
+            filled[row] = 0
+        pending[row][:, m_start : m_start + averaged.shape[1]] = averaged
+        filled[row] += averaged.shape[1]
+        if filled[row] == s:
+            del filled[row]
+            yield part, pending.pop(row)
+
+
+def _blocks(
+    rows: np.ndarray,
+    background: np.ndarray,
+    background_weights: np.ndarray,
+    masks: np.ndarray,
+    predict: Predict,
+    columns: np.ndarray,
+    memory_bytes: int,
+) -> Iterator[tuple[slice, int, np.ndarray]]:
+    """Model outputs averaged over the background, per block of rows and coalitions: (rows, first mask, values)."""
+    n, total = rows.shape
+    k = background.shape[0]
+    s = masks.shape[0]
     full = np.ones((s, total), dtype=bool)
     full[:, columns] = masks
-    # Work in blocks of at most WORK_BYTES (within the budget): small enough to stay near the CPU's caches, and
-    # one buffer reused for every block, so memory stays flat and no page is faulted in twice.
-    block = min(memory_bytes, WORK_BYTES)
+    # Blocks of at most WORK_BYTES (within the budget): near the CPU's caches, and one buffer reused for every
+    # block, so memory stays flat and no page is faulted in twice. (Building the next block on a second thread
+    # while the model predicts was tried: the threads contend for memory bandwidth and the cores, no gain.)
+    numeric = rows.dtype != object
+    block = min(memory_bytes, WORK_BYTES) // (2 if numeric else 1)  # numeric data keeps a second array
     per_mask = k * total * rows.dtype.itemsize
     masks_per_block = max(1, min(s, block // max(per_mask, 1)))
     rows_per_block = max(1, block // max(per_mask * masks_per_block, 1)) if masks_per_block == s else 1
     buffer = np.empty((rows_per_block, masks_per_block, k, total), dtype=rows.dtype)
-    template = np.empty_like(buffer)
-    template[...] = background[None, None, :, :]
-    for start in range(0, n, rows_per_block):
-        stop = min(n, start + rows_per_block)
-        count = stop - start
-        out: np.ndarray | None = None
-        for m_start in range(0, s, masks_per_block):
-            m_stop = min(s, m_start + masks_per_block)
-            width = m_stop - m_start
+    for m_start in range(0, s, masks_per_block):
+        m_stop = min(s, m_start + masks_per_block)
+        width = m_stop - m_start
+        cells = full[None, m_start:m_stop, None, :]
+        if numeric:
+            # The background with the masked cells zeroed: each block is then one streaming add of the rows'
+            # masked values (exact: one side of every sum is 0; np.where keeps NaN and inf where they belong).
+            zeroed = np.where(cells, 0.0, background[None, None, :, :]).astype(rows.dtype)
+        else:
+            # Object (categorical) data: the background is written once per mask block; a row only overwrites
+            # its masked cells, at the same places for every row.
+            buffer[:, :width] = background[None, None, :, :]
+        for start in range(0, n, rows_per_block):
+            stop = min(n, start + rows_per_block)
+            count = stop - start
             view = buffer[:count, :width]
-            np.copyto(view, template[:count, :width])
-            np.copyto(view, rows[start:stop, None, None, :], where=full[None, m_start:m_stop, None, :])
+            if numeric:
+                present = np.where(cells[0, :, 0, :][None], rows[start:stop, None, :], 0.0).astype(rows.dtype)
+                np.add(zeroed, present[:, :, None, :], out=view)
+            else:
+                np.copyto(view, rows[start:stop, None, None, :], where=cells)
             predictions = _as_2d(predict(view.reshape(-1, total)))
             outputs = predictions.shape[1]
-            if out is None:
-                out = np.empty((count, s, outputs))
-            out[:, m_start:m_stop] = np.einsum(
-                "rskK,k->rsK", predictions.reshape(count, width, k, outputs), background_weights
-            )
-        if out is not None:
-            yield slice(start, stop), out
+            averaged = np.einsum("rskK,k->rsK", predictions.reshape(count, width, k, outputs), background_weights)
+            yield slice(start, stop), m_start, averaged
 
 
 def _as_2d(predictions: np.ndarray) -> np.ndarray:
