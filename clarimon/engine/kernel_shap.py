@@ -254,7 +254,7 @@ def _blocks(
         if numeric:
             # The background with the masked cells zeroed: each block is then one streaming add of the rows'
             # masked values (exact: one side of every sum is 0; np.where keeps NaN and inf where they belong).
-            zeroed = np.where(cells, 0.0, background[None, None, :, :]).astype(rows.dtype)
+            zeroed = np.where(cells, 0.0, background[None, None, :, :]).astype(rows.dtype, copy=False)
         else:
             # Object (categorical) data: the background is written once per mask block; a row only overwrites
             # its masked cells, at the same places for every row.
@@ -264,13 +264,16 @@ def _blocks(
             count = stop - start
             view = buffer[:count, :width]
             if numeric:
-                present = np.where(cells[0, :, 0, :][None], rows[start:stop, None, :], 0.0).astype(rows.dtype)
+                present = np.where(cells[0, :, 0, :][None], rows[start:stop, None, :], 0.0)
+                present = present.astype(rows.dtype, copy=False)
                 np.add(zeroed, present[:, :, None, :], out=view)
             else:
                 np.copyto(view, rows[start:stop, None, None, :], where=cells)
             predictions = _as_2d(predict(view.reshape(-1, total)))
             outputs = predictions.shape[1]
-            averaged = np.einsum("rskK,k->rsK", predictions.reshape(count, width, k, outputs), background_weights)
+            # The background-weighted mean as one matrix product: (count * width * K, k) @ (k,).
+            per_background = predictions.reshape(count * width, k, outputs).transpose(0, 2, 1)
+            averaged = (per_background.reshape(-1, k) @ background_weights).reshape(count, width, outputs)
             yield slice(start, stop), m_start, averaged
 
 
