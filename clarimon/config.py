@@ -13,6 +13,8 @@ ACCOUNT_ID = regex.compile(r"\d{12}")
 # Default quotas per account and region, by resource kind; `--quota KIND=N` overrides one.
 DEFAULT_QUOTAS: dict[str, int] = {
     "model-explainability-job-definition": 1000,
+    "model": 1000,
+    "endpoint-config": 1000,
 }
 
 

@@ -85,5 +85,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         if reporter is not None:
             reporter.write_line(
                 f"clarimon: generated validation covered {generated.REPORT['constraints']} constraints "
-                f"with {generated.REPORT['requests']} violating requests (per backend)"
+                f"({generated.REPORT['complete']} of them in operations covered completely) with "
+                f"{generated.REPORT['requests']} violating requests (per backend)"
             )

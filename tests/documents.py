@@ -86,3 +86,43 @@ def minimal_definition(name: str, endpoint: str = "churn-endpoint") -> dict[str,
         "JobResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
         "RoleArn": ROLE,
     }
+
+
+def model(name: str, image: str = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+          ) -> dict[str, Any]:
+    """A CreateModel request with the members a monitored model uses."""
+    return {
+        "ModelName": name,
+        "PrimaryContainer": {
+            "ContainerHostname": "main",
+            "Image": image,
+            "Mode": "SingleModel",
+            "ModelDataUrl": f"s3://bucket/models/{name}/model.tar.gz",
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
+        },
+        "ExecutionRoleArn": ROLE,
+        "VpcConfig": {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123"]},
+        "EnableNetworkIsolation": False,
+        "Tags": [{"Key": "team", "Value": "risk"}],
+    }
+
+
+def endpoint_config(name: str, model_name: str) -> dict[str, Any]:
+    """A CreateEndpointConfig request with data capture, as Model Monitor needs it."""
+    return {
+        "EndpointConfigName": name,
+        "ProductionVariants": [
+            {"VariantName": "AllTraffic", "ModelName": model_name, "InitialInstanceCount": 1,
+             "InstanceType": "ml.m5.large", "InitialVariantWeight": 1.0},
+        ],
+        "DataCaptureConfig": {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": "s3://bucket/data-capture",
+            "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/capture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+        },
+        "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/volume",
+        "Tags": [{"Key": "team", "Value": "risk"}],
+    }

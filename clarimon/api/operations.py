@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clarimon.control import job_definitions, tagging
+from clarimon.control import endpoint_configs, job_definitions, models, tagging
 from clarimon.control.context import Operation
 
 SAGEMAKER: dict[str, Operation] = {
@@ -10,6 +10,14 @@ SAGEMAKER: dict[str, Operation] = {
     "DescribeModelExplainabilityJobDefinition": job_definitions.describe,
     "ListModelExplainabilityJobDefinitions": job_definitions.list_,
     "DeleteModelExplainabilityJobDefinition": job_definitions.delete,
+    "CreateModel": models.create,
+    "DescribeModel": models.describe,
+    "ListModels": models.list_,
+    "DeleteModel": models.delete,
+    "CreateEndpointConfig": endpoint_configs.create,
+    "DescribeEndpointConfig": endpoint_configs.describe,
+    "ListEndpointConfigs": endpoint_configs.list_,
+    "DeleteEndpointConfig": endpoint_configs.delete,
     "AddTags": tagging.add,
     "ListTags": tagging.list_,
     "DeleteTags": tagging.delete,

@@ -8,7 +8,11 @@ from clarimon.control.context import Context
 from clarimon.errors import ResourceLimitExceeded
 from clarimon.store import resources
 
-_NOUNS = {"model-explainability-job-definition": "model explainability job definitions"}
+_NOUNS = {
+    "model-explainability-job-definition": "model explainability job definitions",
+    "model": "models",
+    "endpoint-config": "endpoint configurations",
+}
 
 
 def reserve(ctx: Context, conn: Connection, kind: str) -> None:

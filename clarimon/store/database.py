@@ -17,7 +17,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-from clarimon.errors import ResourceInUse
+from clarimon.errors import ResourceInUse, ServiceError
 from clarimon.store import tables
 
 log = logging.getLogger("clarimon.store")
@@ -39,16 +39,16 @@ class Store:
         self._writer = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
 
     @contextmanager
-    def transaction(self, conflict: str = "Resource already exists.") -> Iterator[Connection]:
-        """A write transaction: commits on success, rolls back on any error, and turns a uniqueness
-        violation into ResourceInUse(`conflict`)."""
+    def transaction(self, conflict: ServiceError | None = None) -> Iterator[Connection]:
+        """A write transaction: commits on success, rolls back on any error, and turns a uniqueness violation
+        into `conflict` (default ResourceInUse; SageMaker answers a taken model name with ValidationException)."""
         with self._writer, self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with conn.begin():
                     yield conn
             except sa.exc.IntegrityError as error:
-                raise ResourceInUse(conflict) from error
+                raise conflict or ResourceInUse("Resource already exists.") from error
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -36,7 +36,7 @@ def test_transaction_rolls_back_on_error_and_maps_conflicts(store: Store) -> Non
     with store.transaction() as conn:
         add(store, conn, "c")
     with pytest.raises(ResourceInUse, match="taken"):
-        with store.transaction(conflict="taken") as conn:
+        with store.transaction(conflict=ResourceInUse("taken")) as conn:
             add(store, conn, "d")
             add(store, conn, "C")  # same ARN as "c"
     with store.reading() as conn:

@@ -1,0 +1,39 @@
+"""Endpoint configurations: Create, Describe, List, Delete; each production variant names a model."""
+
+from __future__ import annotations
+
+from clarimon.control import models
+from clarimon.control.context import Context, Request, Response
+from clarimon.control.families import Family
+from clarimon.errors import ValidationException
+from clarimon.store.resources import Resource
+
+
+def _check_variants(ctx: Context, request: Request) -> None:
+    variants = [*request["ProductionVariants"], *(request.get("ShadowProductionVariants") or [])]
+    names = [v["VariantName"] for v in variants]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValidationException(f"Variant names must be unique within an endpoint configuration: {repeated[0]}.")
+    for variant in variants:
+        if variant.get("ModelName"):
+            models.FAMILY.get(ctx, variant["ModelName"])  # Could not find model "arn:..."
+
+
+def _summary(item: Resource) -> Response:
+    return {"EndpointConfigName": item.name, "EndpointConfigArn": item.arn, "CreationTime": item.creation_time}
+
+
+FAMILY = Family(
+    kind="endpoint-config",
+    name="EndpointConfigName",
+    arn="EndpointConfigArn",
+    list_operation="ListEndpointConfigs",
+    summaries="EndpointConfigs",
+    summary=_summary,
+    not_found=lambda name, arn: ValidationException(f'Could not find endpoint configuration "{arn}".'),
+    taken=lambda name, arn: ValidationException(f'Cannot create already existing endpoint configuration "{arn}".'),
+    checks=(_check_variants,),
+)
+
+create, describe, list_, delete = FAMILY.create, FAMILY.describe, FAMILY.list_, FAMILY.delete

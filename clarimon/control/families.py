@@ -1,0 +1,77 @@
+"""Create, Describe, List and Delete for a family of named resources, stored as their request documents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from clarimon.control import arns, listing, quotas, tagging
+from clarimon.control.context import Context, Request, Response
+from clarimon.errors import ServiceError
+from clarimon.store import resources
+from clarimon.store.resources import Resource
+
+Check = Callable[[Context, Request], None]
+
+
+@dataclass(frozen=True)
+class Family:
+    """One resource family's names on the wire and its errors.
+
+    kind: the ARN's resource type; name/arn: the request and response members naming it; list_operation and
+    summaries: the List operation and its response member; summary: a list entry of a stored resource;
+    not_found / taken: the errors SageMaker gives, from the name and the ARN; endpoint_of: the endpoint a
+    request names (lists filter on it); check: rules the service model cannot express, run before storing."""
+
+    kind: str
+    name: str
+    arn: str
+    list_operation: str
+    summaries: str
+    summary: Callable[[Resource], Response]
+    not_found: Callable[[str, str], ServiceError]
+    taken: Callable[[str, str], ServiceError]
+    endpoint_of: Callable[[Request], str | None] = lambda request: None
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    def create(self, ctx: Context, request: Request) -> Response:
+        for check in self.checks:
+            check(ctx, request)
+        tags = tagging.creation_tags(request)
+        name = request[self.name]
+        arn = arns.arn(ctx, self.kind, name)
+        document = {k: v for k, v in request.items() if k != "Tags"}
+        with ctx.store.transaction(conflict=self.taken(name, arn)) as conn:
+            quotas.reserve(ctx, conn, self.kind)
+            resources.insert(conn, kind=self.kind, account=ctx.account, region=ctx.region, name=name, arn=arn,
+                             now=ctx.now(), document=document, tags=tags, endpoint_name=self.endpoint_of(request))
+        return {self.arn: arn}
+
+    def describe(self, ctx: Context, request: Request) -> Response:
+        resource = self.get(ctx, request[self.name])
+        return {**resource.document, self.arn: resource.arn, self.name: resource.name,
+                "CreationTime": resource.creation_time}
+
+    def get(self, ctx: Context, name: str) -> Resource:
+        """The stored resource of this name in the caller's account and region, or the family's not-found."""
+        arn = arns.arn(ctx, self.kind, name)
+        with ctx.store.reading() as conn:
+            resource = resources.get(conn, arn)
+        if resource is None:
+            raise self.not_found(name, arn)
+        return resource
+
+    def list_(self, ctx: Context, request: Request) -> Response:
+        page = listing.list_resources(ctx, self.list_operation, self.kind, request)
+        response: Response = {self.summaries: [self.summary(item) for item in page.items]}
+        if page.next_token:
+            response["NextToken"] = page.next_token
+        return response
+
+    def delete(self, ctx: Context, request: Request) -> Response:
+        name = request[self.name]
+        arn = arns.arn(ctx, self.kind, name)
+        with ctx.store.transaction() as conn:
+            if not resources.delete(conn, arn):
+                raise self.not_found(name, arn)
+        return {}
