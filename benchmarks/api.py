@@ -16,17 +16,15 @@ import http.client
 import json
 import multiprocessing
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tests.documents import full_definition
-from tests.servers import Server, free_port, postgres_answers, postgres_database
+from tests.servers import Server, moto_server, postgres_answers, postgres_database
 
 OPERATIONS = ("Create", "Describe", "List")
 AUTH = ("AWS4-HMAC-SHA256 Credential=AKIDBENCH/20261125/us-east-1/sagemaker/aws4_request, "
@@ -76,25 +74,9 @@ def measure(port: int, operation: str, requests: int, concurrency: int) -> dict[
 
 
 @contextlib.contextmanager
-def moto_server() -> Iterator[int]:
-    port = free_port()
-    binary = Path(sys.executable).parent / "moto_server"
-    process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
-        yield port
-    finally:
-        process.kill()
-        process.wait()
+def moto_port() -> Iterator[int]:
+    with moto_server() as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 @contextlib.contextmanager
@@ -120,7 +102,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    servers: dict[str, Any] = {"moto": moto_server(), "clarimon-sqlite": clarimon_server("sqlite")}
+    servers: dict[str, Any] = {"moto": moto_port(), "clarimon-sqlite": clarimon_server("sqlite")}
     if postgres_answers() is None:
         servers["clarimon-postgresql"] = clarimon_server("postgresql")
     else:

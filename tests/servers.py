@@ -125,3 +125,27 @@ class Server:
             "sagemaker", endpoint_url=self.url, region_name=region, aws_access_key_id=access_key,
             aws_secret_access_key="secret", config=config,
         )
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server (an S3-compatible peer, and moto's SageMaker) on a free loopback port; yields its URL."""
+    port = free_port()
+    binary = Path(sys.executable).parent / "moto_server"
+    process = subprocess.Popen([str(binary), "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.kill()
+        process.wait()

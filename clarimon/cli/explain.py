@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,27 +12,46 @@ import orjson
 from clarimon.engine import datasets, outputs, predictors
 from clarimon.engine.config import ConfigError, parse
 from clarimon.engine.explain import explain
-from clarimon.objects import LocalObjects, ObjectError, read_location
+from clarimon.objects import LocalObjects, ObjectError, Objects, open_objects, read_location, split
 
 FAILURES = (ConfigError, datasets.DataError, predictors.ModelError, ObjectError)
 
 
-def run(config: str, data: str, model: str, output: Path, home: Path, memory_mb: int, progress: bool) -> int:
+def run(config: str, data: str, model: str, output: Path, home: Path, memory_mb: int, progress: bool,
+        s3_endpoint_url: str | None = None) -> int:
     started = time.perf_counter()
+    objects = open_objects(home, s3_endpoint_url)
+    with tempfile.TemporaryDirectory(prefix="clarimon-model-") as scratch:
+        return _run(config, data, model, output, objects, memory_mb, progress, Path(scratch), started)
+
+
+def _model_file(model: str, objects: Objects, scratch: Path) -> Path:
+    """A local file of the model: itself, its place in the local store, or a download keeping its name
+    (the loader recognises formats by name, e.g. SageMaker's `xgboost-model`)."""
+    if not model.startswith("s3://"):
+        return Path(model)
+    if isinstance(objects, LocalObjects):
+        return objects.path(model)
+    local = scratch / split(model)[1].rsplit("/", 1)[-1]
+    local.write_bytes(objects.read(model))
+    return local
+
+
+def _run(config: str, data: str, model: str, output: Path, objects: Objects, memory_mb: int, progress: bool,
+         scratch: Path, started: float) -> int:
     try:
         try:
-            document = orjson.loads(read_location(config, home))
+            document = orjson.loads(read_location(config, objects))
         except orjson.JSONDecodeError as error:
             raise ConfigError(f"{config}: not JSON ({error})") from None
         settings = parse(document, source=config)
         table = datasets.read(
-            read_location(data, home), settings.dataset_type or "text/csv", source=data, headers=settings.headers,
+            read_location(data, objects), settings.dataset_type or "text/csv", source=data, headers=settings.headers,
             label=settings.label, features=settings.features, excluded=settings.excluded_columns,
         )
-        model_path = LocalObjects(home / "s3").path(model) if model.startswith("s3://") else Path(model)
-        predictor = predictors.load(model_path)
+        predictor = predictors.load(_model_file(model, objects, scratch))
         explanation = explain(settings, table, predictor, memory_mb=memory_mb,
-                              progress=_bar if progress else None, fetch=lambda uri: read_location(uri, home))
+                              progress=_bar if progress else None, fetch=objects.read)
     except FAILURES as error:
         print(f"clarimon explain: {error}", file=sys.stderr)
         return 1

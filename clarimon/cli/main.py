@@ -21,7 +21,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from clarimon.cli.explain import run
 
         home = Path(args.home).expanduser() if args.home else default_home()
-        return run(args.config, args.data, args.model, args.output, home, args.memory_mb, args.progress)
+        return run(args.config, args.data, args.model, args.output, home, args.memory_mb, args.progress,
+                   args.s3_endpoint_url)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
@@ -77,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--memory-mb", type=int, default=1024, help="budget for synthetic rows (default 1024)")
     explain.add_argument("--progress", action="store_true", help="a progress bar on stderr")
     explain.add_argument("--home", default=_env("HOME"), help="data folder whose s3/ holds s3:// objects")
+    explain.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"),
+                         help="an S3-compatible server for s3:// URIs instead of <home>/s3 (CLARIMON_S3_ENDPOINT_URL)")
     explain.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"),
                          choices=["debug", "info", "warning", "error"])
     explain.set_defaults(run=None, explain=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 import regex
 
@@ -15,16 +16,29 @@ class ObjectError(ValueError):
     """A URI that is not an object's, or an object that is not there."""
 
 
+class Objects(Protocol):
+    """Where s3:// URIs are read and written: a local folder, or an S3-compatible server."""
+
+    def read(self, uri: str) -> bytes: ...
+
+    def write(self, uri: str, data: bytes) -> None: ...
+
+
+def split(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an s3:// URI; ObjectError when it is not one."""
+    found = _URI.fullmatch(uri)
+    if found is None or not found.group(2):
+        raise ObjectError(f"{uri}: not an s3://bucket/key URI")
+    return found.group(1), found.group(2)
+
+
 class LocalObjects:
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def path(self, uri: str) -> Path:
         """Where the object lives on disk; refuses keys that would climb out of the bucket."""
-        found = _URI.fullmatch(uri)
-        if found is None:
-            raise ObjectError(f"{uri}: not an s3://bucket/key URI")
-        bucket, key = found.group(1), found.group(2)
+        bucket, key = split(uri)
         parts = [p for p in key.split("/") if p]
         if any(p in (".", "..") for p in parts):
             raise ObjectError(f"{uri}: '.' and '..' are not allowed in keys")
@@ -51,10 +65,10 @@ class LocalObjects:
             raise
 
 
-def read_location(location: str, home: Path) -> bytes:
-    """The bytes at a local path or an s3:// URI (in `<home>/s3`)."""
+def read_location(location: str, objects: Objects) -> bytes:
+    """The bytes at a local path or an s3:// URI."""
     if location.startswith("s3://"):
-        return LocalObjects(home / "s3").read(location)
+        return objects.read(location)
     path = Path(location)
     if not path.is_file():
         raise ObjectError(f"{location}: no such file")

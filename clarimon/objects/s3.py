@@ -1,0 +1,36 @@
+"""`s3://bucket/key` on an S3-compatible server (MinIO, Ceph, AWS itself), through boto3.
+
+Credentials and region come from the usual AWS variables and files, as for any boto3 client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import botocore.exceptions
+
+from clarimon.objects.local import ObjectError, split
+
+
+class S3Objects:
+    def __init__(self, endpoint_url: str | None, client: Any = None) -> None:
+        self.endpoint_url = endpoint_url
+        self.client = client or boto3.client("s3", endpoint_url=endpoint_url)
+
+    def read(self, uri: str) -> bytes:
+        bucket, key = split(uri)
+        try:
+            body: bytes = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise ObjectError(f"{uri}: {code or 'cannot read'} ({self.endpoint_url or 'AWS'})") from None
+        return body
+
+    def write(self, uri: str, data: bytes) -> None:
+        bucket, key = split(uri)
+        try:
+            self.client.put_object(Bucket=bucket, Key=key, Body=data)  # one PUT: the object appears whole
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise ObjectError(f"{uri}: {code or 'cannot write'} ({self.endpoint_url or 'AWS'})") from None
