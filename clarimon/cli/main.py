@@ -23,6 +23,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         home = Path(args.home).expanduser() if args.home else default_home()
         return run(args.config, args.data, args.model, args.output, home, args.memory_mb, args.progress,
                    args.s3_endpoint_url)
+    if getattr(args, "package", False):
+        return _package(args)
     if not getattr(args, "run", None):
         parser.print_help()
         return 2
@@ -37,6 +39,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     result: int = args.run(settings)
     return result
+
+
+def _package(args: argparse.Namespace) -> int:
+    from clarimon.objects import ObjectError, open_objects
+    from clarimon.serving.packaging import package
+
+    try:
+        archive = package(args.model, args.framework, args.entry_point)
+        if args.output.startswith("s3://"):
+            home = Path(args.home).expanduser() if args.home else default_home()
+            open_objects(home, args.s3_endpoint_url).write(args.output, archive)
+        else:
+            Path(args.output).write_bytes(archive)
+    except (ValueError, ObjectError, OSError) as error:
+        print(f"clarimon models package: {error}", file=sys.stderr)
+        return 1
+    print(args.output)
+    return 0
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -83,6 +103,19 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"),
                          choices=["debug", "info", "warning", "error"])
     explain.set_defaults(run=None, explain=True)
+
+    models = commands.add_parser("models", help="model artifacts")
+    model_commands = models.add_subparsers(title="models commands")
+    package = model_commands.add_parser("package", help="a fitted model as the model.tar.gz its container loads")
+    package.add_argument("--model", required=True, type=Path,
+                         help="the fitted model file: joblib (sklearn), an XGBoost model (xgboost), .onnx (onnx)")
+    package.add_argument("--framework", required=True, choices=["sklearn", "xgboost", "onnx"])
+    package.add_argument("--entry-point", type=Path, help="inference.py with model_fn (sklearn), into code/")
+    package.add_argument("--output", required=True, help="where to write model.tar.gz: a path or s3:// URI")
+    package.add_argument("--home", default=_env("HOME"), help="data folder whose s3/ holds s3:// objects")
+    package.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"),
+                         help="an S3-compatible server for s3:// URIs (CLARIMON_S3_ENDPOINT_URL)")
+    package.set_defaults(run=None, package=True)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")

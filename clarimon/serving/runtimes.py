@@ -1,0 +1,177 @@
+"""Built-in runtimes matched by container image: what SageMaker's serving containers do with a model folder.
+
+- `sagemaker-scikit-learn`: the user's entry point (`SAGEMAKER_PROGRAM`, in the artifact's `code/` or under
+  `SAGEMAKER_SUBMIT_DIRECTORY`) with `model_fn` and optional `input_fn`, `predict_fn`, `output_fn`; the
+  container's defaults fill the gaps (`predict_fn` = `model.predict`; CSV, JSON, NPY in and out). Without an
+  entry point clarimon loads `model.joblib` itself, an extension the real container lacks.
+- `sagemaker-xgboost`: the `xgboost-model` file; headerless CSV in, as the built-in algorithm takes it.
+- an ONNX runtime image (a repository named with `onnx`): the artifact's `*.onnx` file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import regex
+
+from clarimon.serving import codecs
+from clarimon.serving.artifacts import unpack
+
+Handler = Callable[[bytes, "str | None", "str | None"], tuple[bytes, str]]
+Fetch = Callable[[str], bytes]
+
+SUPPORTED = "sagemaker-scikit-learn, sagemaker-xgboost, or an ONNX runtime image (repository named *onnx*)"
+_REPOSITORY = regex.compile(r"(?:.*/)?([^/:@]+)(?::[^/@]*)?(?:@.*)?")
+_TEXT_TYPES = ("text/", "application/json", "application/jsonlines")
+
+
+class UnsupportedImage(ValueError):
+    """An image clarimon has no runtime for (it runs no containers)."""
+
+
+class LoadError(ValueError):
+    """A model folder the runtime cannot load; the message says what is missing."""
+
+
+class InferenceError(RuntimeError):
+    """The model (or the user's handler code) failed on a request; the message is the model's."""
+
+
+def repository(image: str) -> str:
+    """`123.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1` -> `sagemaker-xgboost`."""
+    found = _REPOSITORY.fullmatch(image.strip())
+    return found.group(1) if found else image
+
+
+def load(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Handler:
+    """The request handler for `image` serving the model unpacked in `model_dir`."""
+    name = repository(image)
+    if name == "sagemaker-scikit-learn":
+        return _scikit_learn(model_dir, environment, fetch, cache)
+    if name == "sagemaker-xgboost":
+        return _xgboost(model_dir)
+    if "onnx" in name:
+        return _onnx(model_dir)
+    raise UnsupportedImage(
+        f"Image {image} is not supported: clarimon runs no containers and serves {SUPPORTED}."
+    )
+
+
+def _guarded(handler: Handler) -> Handler:
+    def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        try:
+            return handler(body, content_type, accept)
+        except codecs.UnsupportedFormat:
+            raise
+        except Exception as error:  # the user's code may raise anything: it is the model's error
+            raise InferenceError(f"{type(error).__name__}: {error}") from error
+
+    return handle
+
+
+def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Handler:
+    program = environment.get("SAGEMAKER_PROGRAM")
+    if not program:
+        path = model_dir / "model.joblib"
+        if not path.is_file():
+            raise LoadError("no SAGEMAKER_PROGRAM entry point and no model.joblib in the model artifact")
+        import joblib
+
+        model = joblib.load(path)
+        return _guarded(lambda body, kind, accept: codecs.encode(model.predict(codecs.decode(body, kind)), accept))
+
+    module = _entry_point(program, model_dir, environment.get("SAGEMAKER_SUBMIT_DIRECTORY"), fetch, cache)
+    if not hasattr(module, "model_fn"):
+        raise LoadError(f"{program} defines no model_fn(model_dir)")
+    try:
+        model = module.model_fn(str(model_dir))
+    except Exception as error:  # the user's loading code
+        raise LoadError(f"{program}: model_fn failed: {type(error).__name__}: {error}") from error
+    input_fn = getattr(module, "input_fn", None)
+    predict_fn = getattr(module, "predict_fn", None)
+    output_fn = getattr(module, "output_fn", None)
+
+    def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        kind = codecs.base_type(content_type)
+        if input_fn is not None:
+            # As the container hands it over: text for text and JSON types, bytes otherwise.
+            payload: Any = body.decode("utf-8") if kind.startswith(_TEXT_TYPES) else body
+            data = input_fn(payload, content_type or codecs.JSON)
+        else:
+            data = codecs.decode(body, content_type)
+        prediction = predict_fn(data, model) if predict_fn is not None else model.predict(data)
+        if output_fn is None:
+            return codecs.encode(prediction, accept)
+        answer = output_fn(prediction, accept or codecs.JSON)
+        if isinstance(answer, tuple):
+            answer, accept = answer
+        if isinstance(answer, str):
+            answer = answer.encode()
+        return bytes(answer), codecs.base_type(accept)
+
+    return _guarded(handle)
+
+
+def _entry_point(program: str, model_dir: Path, submit: str | None, fetch: Fetch, cache: Path) -> Any:
+    places = [model_dir / "code", model_dir]
+    if submit and submit.startswith("s3://"):
+        places.insert(0, unpack(fetch(submit), cache, submit))
+    elif submit and submit.startswith("/opt/ml/model"):
+        places.insert(0, model_dir / submit[len("/opt/ml/model") :].lstrip("/"))
+    script = next((place / program for place in places if (place / program).is_file()), None)
+    if script is None:
+        raise LoadError(f"entry point {program} not found in the artifact's code/ or SAGEMAKER_SUBMIT_DIRECTORY")
+    sys.path.insert(0, str(script.parent))  # the script's own helper modules import as in the container
+    spec = importlib.util.spec_from_file_location(f"clarimon_entry_{abs(hash(str(script)))}", script)
+    if spec is None or spec.loader is None:
+        raise LoadError(f"entry point {program} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:  # the user's module-level code
+        raise LoadError(f"{program}: import failed: {type(error).__name__}: {error}") from error
+    return module
+
+
+def _xgboost(model_dir: Path) -> Handler:
+    import xgboost
+
+    path = model_dir / "xgboost-model"
+    if not path.is_file():
+        raise LoadError("no xgboost-model file in the model artifact")
+    booster = xgboost.Booster()
+    try:
+        booster.load_model(bytearray(path.read_bytes()))
+    except xgboost.core.XGBoostError as error:
+        raise LoadError(f"xgboost-model is not an XGBoost model ({error})") from None
+
+    def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        if codecs.base_type(content_type, codecs.CSV) != codecs.CSV:
+            raise codecs.UnsupportedFormat(f"Content type {content_type} is not supported: send headerless text/csv.")
+        rows = codecs.decode(body, codecs.CSV)
+        return codecs.encode(booster.inplace_predict(rows.astype(np.float32)), accept or codecs.CSV)
+
+    return _guarded(handle)
+
+
+def _onnx(model_dir: Path) -> Handler:
+    import onnxruntime
+
+    files = sorted(model_dir.glob("*.onnx"))
+    if len(files) != 1:
+        raise LoadError(f"expected one *.onnx file in the model artifact, found {len(files)}")
+    session = onnxruntime.InferenceSession(str(files[0]), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    outputs = session.get_outputs()
+    chosen = next((o.name for o in outputs if "prob" in o.name.lower()), outputs[-1].name)
+
+    def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        rows = codecs.decode(body, content_type).astype(np.float32)
+        return codecs.encode(session.run([chosen], {name: np.atleast_2d(rows)})[0], accept)
+
+    return _guarded(handle)
