@@ -15,6 +15,7 @@ DEFAULT_QUOTAS: dict[str, int] = {
     "model-explainability-job-definition": 1000,
     "model": 1000,
     "endpoint-config": 1000,
+    "endpoint": 100,
 }
 
 
@@ -31,6 +32,7 @@ class Settings:
     access_keys: dict[str, str] = field(default_factory=dict)
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
     log_level: str = "info"
+    s3_endpoint_url: str | None = None
 
 
 def default_home() -> Path:

@@ -14,12 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
+import regex
 
-from clarimon.api import service_model, validation, wire
-from clarimon.api.identity import identify
+from clarimon.api import runtime, service_model, validation, wire
+from clarimon.api.identity import Caller, identify
 from clarimon.api.operations import SAGEMAKER
 from clarimon.config import Settings
-from clarimon.control.context import Context, Operation
+from clarimon.control import endpoints
+from clarimon.control.context import Context, Operation, Services
 from clarimon.errors import (
     InternalFailure,
     SerializationException,
@@ -27,6 +29,8 @@ from clarimon.errors import (
     UnknownOperationException,
     ValidationException,
 )
+from clarimon.objects import Objects, open_objects
+from clarimon.serving.host import Host
 from clarimon.store import Store
 
 log = logging.getLogger("clarimon.api")
@@ -38,6 +42,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 TARGET_PREFIX = "SageMaker."
 MAX_BODY_BYTES = 16 * 1024 * 1024
+_INVOCATIONS = regex.compile(r"/endpoints/([^/]+)/invocations")
 
 
 class App:
@@ -51,11 +56,13 @@ class App:
         operations: dict[str, Operation] | None = None,
         clock: Callable[[], float] = time.time,
         workers: int = 16,
+        objects: Objects | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.operations = SAGEMAKER if operations is None else operations
-        self.clock = clock
+        self.services = Services(store, settings, clock, objects or open_objects(settings.home,
+                                                                                 settings.s3_endpoint_url), Host())
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
@@ -64,8 +71,11 @@ class App:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
+            invocation = _INVOCATIONS.fullmatch(scope["path"]) if scope["method"] == "POST" else None
             if scope["method"] == "POST" and scope["path"] == "/":
                 await self._sagemaker(scope, receive, send)
+            elif invocation is not None:
+                await self._invoke(scope, receive, send, invocation.group(1))
             elif scope["method"] == "GET" and scope["path"] == "/ping":
                 await _respond(send, 200, b"", "text/plain", str(uuid.uuid4()))
             else:
@@ -76,9 +86,11 @@ class App:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                endpoints.recover(self.services)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.executor.shutdown(wait=True)
+                self.services.host.stop()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -86,15 +98,10 @@ class App:
     async def _sagemaker(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = _headers(scope)
         target = headers.get("x-amz-target", "")
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target or "-"
-        caller = identify(
-            headers.get("authorization"),
-            default_region=self.settings.region,
-            default_account=self.settings.account,
-            accounts=self.settings.access_keys,
-        )
+        caller = self._caller(headers)
         status = 200
         try:
             body = await _read_body(receive)
@@ -102,7 +109,7 @@ class App:
             if handler is None:
                 raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
             request = _parse(body)
-            context = Context(caller.account, caller.region, self.store, self.settings, self.clock)
+            context = Context(caller.account, caller.region, self.services)
             loop = asyncio.get_running_loop()
             result = await loop.run_in_executor(self.executor, self._run, operation, handler, context, request)
             payload = orjson.dumps(result)
@@ -120,6 +127,40 @@ class App:
             caller.account, caller.region, request_id,
         )
 
+    def _caller(self, headers: dict[str, str]) -> Caller:
+        return identify(headers.get("authorization"), default_region=self.settings.region,
+                        default_account=self.settings.account, accounts=self.settings.access_keys)
+
+    async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        headers = _headers(scope)
+        caller = self._caller(headers)
+        context = Context(caller.account, caller.region, self.services)
+        extra: list[tuple[bytes, bytes]] = []
+        failure: runtime.RuntimeError_ | None = None
+        try:
+            body = await _read_body(receive, runtime.PAYLOAD_LIMIT + 1)
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self.executor, runtime.invoke, context, name, body, headers)
+            status, payload, kind = 200, answer.body, answer.content_type
+            extra.append((b"x-amzn-invoked-production-variant", answer.variant.encode()))
+            if answer.custom_attributes:
+                extra.append((b"x-amzn-sagemaker-custom-attributes", answer.custom_attributes.encode()))
+        except runtime.RuntimeError_ as error:
+            failure = error
+        except ValidationException:  # the body was over the limit
+            failure = runtime.RuntimeError_("ValidationError", 400, "The request payload is larger than 6 MB.")
+        except Exception:
+            log.exception("internal failure op=InvokeEndpoint request_id=%s", request_id)
+            failure = runtime.RuntimeError_("InternalFailure", 500, "We encountered an internal error.")
+        if failure is not None:
+            status, payload, kind = failure.status, failure.body(), "application/json"
+            extra.append((b"x-amzn-errortype", failure.code.encode()))
+        await _respond(send, status, payload, kind, request_id, extra)
+        log.info("request op=InvokeEndpoint endpoint=%s status=%d ms=%.2f account=%s region=%s request_id=%s",
+                 name, status, (time.perf_counter() - started) * 1000, caller.account, caller.region, request_id)
+
     def _run(self, operation: str, handler: Operation, context: Context, request: dict[str, Any]) -> Any:
         model = self.models[operation]
         validation.validate(model.input_shape, request)
@@ -136,21 +177,26 @@ def _parse(body: bytes) -> dict[str, Any]:
     return request
 
 
-async def _read_body(receive: Receive) -> bytes:
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
+async def _read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ValidationException(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+        if size > limit:
+            raise ValidationException(f"The request body is larger than {limit} bytes.")
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, payload: bytes, content_type: str, request_id: str) -> None:
+async def _respond(send: Send, status: int, payload: bytes, content_type: str, request_id: str,
+                   extra: list[tuple[bytes, bytes]] | None = None) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -159,6 +205,7 @@ async def _respond(send: Send, status: int, payload: bytes, content_type: str, r
                 (b"content-type", content_type.encode()),
                 (b"content-length", str(len(payload)).encode()),
                 (b"x-amzn-requestid", request_id.encode()),
+                *(extra or []),
             ],
         }
     )

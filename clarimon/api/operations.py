@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clarimon.control import endpoint_configs, job_definitions, models, tagging
+from clarimon.control import endpoint_configs, endpoints, job_definitions, models, tagging
 from clarimon.control.context import Operation
 
 SAGEMAKER: dict[str, Operation] = {
@@ -18,6 +18,11 @@ SAGEMAKER: dict[str, Operation] = {
     "DescribeEndpointConfig": endpoint_configs.describe,
     "ListEndpointConfigs": endpoint_configs.list_,
     "DeleteEndpointConfig": endpoint_configs.delete,
+    "CreateEndpoint": endpoints.create,
+    "DescribeEndpoint": endpoints.describe,
+    "ListEndpoints": endpoints.list_,
+    "UpdateEndpoint": endpoints.update,
+    "DeleteEndpoint": endpoints.delete,
     "AddTags": tagging.add,
     "ListTags": tagging.list_,
     "DeleteTags": tagging.delete,

@@ -85,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="region of unsigned requests (CLARIMON_REGION; default us-east-1)")
     serve.add_argument("--access-keys", default=_env("ACCESS_KEYS", ""),
                        help="access key to account map KEY=ACCOUNT,... (CLARIMON_ACCESS_KEYS)")
+    serve.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"),
+                       help="an S3-compatible server for s3:// URIs instead of <home>/s3 (CLARIMON_S3_ENDPOINT_URL)")
     serve.add_argument("--quota", default=_env("QUOTAS", ""),
                        help="quotas per account and region KIND=N,... (CLARIMON_QUOTAS)")
     serve.set_defaults(run=_serve)
@@ -140,6 +142,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         region=args.region,
         access_keys=parse_access_keys(args.access_keys),
         quotas=parse_quotas(args.quota),
+        s3_endpoint_url=args.s3_endpoint_url,
     )
 
 

@@ -7,20 +7,39 @@ from dataclasses import dataclass
 from typing import Any
 
 from clarimon.config import Settings
+from clarimon.objects import Objects
+from clarimon.serving.host import Host
 from clarimon.store import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every operation of one server process shares."""
+
+    store: Store
+    settings: Settings
+    clock: Callable[[], float]
+    objects: Objects
+    host: Host
 
 
 @dataclass(frozen=True)
 class Context:
     account: str
     region: str
-    store: Store
-    settings: Settings
-    clock: Callable[[], float]
+    services: Services
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
 
     def now(self) -> float:
         """The current time in epoch seconds, to the millisecond as SageMaker reports it."""
-        return round(self.clock(), 3)
+        return round(self.services.clock(), 3)
 
 
 Request = dict[str, Any]

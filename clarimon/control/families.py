@@ -12,6 +12,7 @@ from clarimon.store import resources
 from clarimon.store.resources import Resource
 
 Check = Callable[[Context, Request], None]
+AfterCreate = Callable[[Context, str, Request], None]
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class Family:
     taken: Callable[[str, str], ServiceError]
     endpoint_of: Callable[[Request], str | None] = lambda request: None
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    status: str | None = None  # the status a new resource starts in
+    after_create: AfterCreate | None = None  # work that follows a committed create (an endpoint's deployment)
 
     def create(self, ctx: Context, request: Request) -> Response:
         for check in self.checks:
@@ -44,7 +47,10 @@ class Family:
         with ctx.store.transaction(conflict=self.taken(name, arn)) as conn:
             quotas.reserve(ctx, conn, self.kind)
             resources.insert(conn, kind=self.kind, account=ctx.account, region=ctx.region, name=name, arn=arn,
-                             now=ctx.now(), document=document, tags=tags, endpoint_name=self.endpoint_of(request))
+                             now=ctx.now(), document=document, tags=tags, endpoint_name=self.endpoint_of(request),
+                             status=self.status)
+        if self.after_create is not None:
+            self.after_create(ctx, arn, request)
         return {self.arn: arn}
 
     def describe(self, ctx: Context, request: Request) -> Response:

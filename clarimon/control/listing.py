@@ -28,12 +28,15 @@ def list_resources(ctx: Context, operation: str, kind: str, request: Request) ->
         account=ctx.account,
         region=ctx.region,
         limit=int(request.get("MaxResults", DEFAULT_MAX_RESULTS)),
-        sort_by_name=request.get("SortBy", "CreationTime") == "Name",
+        sort_by=request.get("SortBy", "CreationTime"),
         descending=request.get("SortOrder", "Descending") == "Descending",
         name_contains=request.get("NameContains") or None,
         endpoint_name=request.get("EndpointName"),
         created_before=_time(request, "CreationTimeBefore"),
         created_after=_time(request, "CreationTimeAfter"),
+        status=request.get("StatusEquals"),
+        modified_before=_time(request, "LastModifiedTimeBefore"),
+        modified_after=_time(request, "LastModifiedTimeAfter"),
     )
     # A token is good only for the listing that issued it: same operation, caller, filters and order.
     scope = {"op": operation, **{k: v for k, v in dataclasses.asdict(query).items() if k not in ("limit", "after")}}
@@ -48,7 +51,7 @@ def list_resources(ctx: Context, operation: str, kind: str, request: Request) ->
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         last = rows[-1]
-        position = [resources.sort_value(last, query.sort_by_name), last.id]
+        position = [resources.sort_value(last, query.sort_by), last.id]
         token = pagination.encode(ctx.store.secret(), scope, position)
     return Page(rows, token)
 

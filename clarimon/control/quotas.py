@@ -12,6 +12,7 @@ _NOUNS = {
     "model-explainability-job-definition": "model explainability job definitions",
     "model": "models",
     "endpoint-config": "endpoint configurations",
+    "endpoint": "endpoints",
 }
 
 

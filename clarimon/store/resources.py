@@ -40,12 +40,15 @@ class ListQuery:
     account: str
     region: str
     limit: int
-    sort_by_name: bool = False
+    sort_by: str = "CreationTime"  # Name | CreationTime | Status
     descending: bool = True
     name_contains: str | None = None
     endpoint_name: str | None = None
+    status: str | None = None
     created_before: float | None = None
     created_after: float | None = None
+    modified_before: float | None = None
+    modified_after: float | None = None
     after: tuple[Any, int] | None = None
 
 
@@ -104,9 +107,26 @@ def set_tags(conn: Connection, arn: str, tags: list[Tag]) -> None:
     conn.execute(resources.update().where(resources.c.arn == arn).values(tags=orjson.dumps(tags).decode()))
 
 
+def update(conn: Connection, arn: str, now: float, *, status: str | None = None,
+           document: dict[str, Any] | None = None) -> bool:
+    """Change a resource's status and/or document; False when it is gone."""
+    values: dict[str, Any] = {"last_modified_time": now}
+    if status is not None:
+        values["status"] = status
+    if document is not None:
+        values["document"] = orjson.dumps(document).decode()
+    return conn.execute(resources.update().where(resources.c.arn == arn).values(**values)).rowcount > 0
+
+
+def with_status(conn: Connection, kind: str, statuses: tuple[str, ...]) -> list[Resource]:
+    """Every resource of `kind`, in any account and region, whose status is one of `statuses`."""
+    query = sa.select(resources).where(resources.c.kind == kind, resources.c.status.in_(statuses))
+    return [_resource(row) for row in conn.execute(query.order_by(resources.c.id))]
+
+
 def page(conn: Connection, query: ListQuery) -> list[Resource]:
     """Up to `query.limit` + 1 resources after the cursor `query.after` (the extra one tells that more follow)."""
-    key = resources.c.name if query.sort_by_name else resources.c.creation_time
+    key = _SORT_COLUMNS[query.sort_by]
     conditions = [_scope(query.kind, query.account, query.region)]
     if query.name_contains:
         escaped = query.name_contains.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -117,6 +137,12 @@ def page(conn: Connection, query: ListQuery) -> list[Resource]:
         conditions.append(resources.c.creation_time < query.created_before)
     if query.created_after is not None:
         conditions.append(resources.c.creation_time > query.created_after)
+    if query.status is not None:
+        conditions.append(resources.c.status == query.status)
+    if query.modified_before is not None:
+        conditions.append(resources.c.last_modified_time < query.modified_before)
+    if query.modified_after is not None:
+        conditions.append(resources.c.last_modified_time > query.modified_after)
     if query.after is not None:
         value, last_id = query.after
         if query.descending:
@@ -128,8 +154,11 @@ def page(conn: Connection, query: ListQuery) -> list[Resource]:
     return [_resource(row) for row in conn.execute(statement)]
 
 
-def sort_value(resource: Resource, sort_by_name: bool) -> Any:
-    return resource.name if sort_by_name else resource.creation_time
+_SORT_COLUMNS = {"Name": resources.c.name, "CreationTime": resources.c.creation_time, "Status": resources.c.status}
+
+
+def sort_value(resource: Resource, sort_by: str) -> Any:
+    return {"Name": resource.name, "CreationTime": resource.creation_time, "Status": resource.status}[sort_by]
 
 
 def _scope(kind: str, account: str, region: str) -> sa.ColumnElement[bool]:

@@ -185,6 +185,15 @@ def base_requests(arn: str) -> dict[str, list[dict[str, Any]]]:
         "DeleteEndpointConfig": [{"EndpointConfigName": "generated"}],
         "ListEndpointConfigs": [{"SortBy": "Name", "SortOrder": "Ascending", "NextToken": "", "MaxResults": 10,
                                  "NameContains": "gen", "CreationTimeBefore": 2e9, "CreationTimeAfter": 1e9}],
+        "CreateEndpoint": [{"EndpointName": "generated", "EndpointConfigName": "no-such-config",
+                            "Tags": [{"Key": "k", "Value": "v"}]}],
+        "DescribeEndpoint": [{"EndpointName": "generated"}],
+        "DeleteEndpoint": [{"EndpointName": "generated"}],
+        "UpdateEndpoint": [{"EndpointName": "generated", "EndpointConfigName": "config",
+                            "RetainAllVariantProperties": False, "RetainDeploymentConfig": False}],
+        "ListEndpoints": [{"SortBy": "Status", "SortOrder": "Ascending", "NextToken": "", "MaxResults": 10,
+                           "NameContains": "gen", "CreationTimeBefore": 2e9, "CreationTimeAfter": 1e9,
+                           "LastModifiedTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9, "StatusEquals": "InService"}],
     }
 
 
@@ -194,7 +203,7 @@ def base_requests(arn: str) -> dict[str, list[dict[str, Any]]]:
 COMPLETE = {"CreateModelExplainabilityJobDefinition", "DescribeModelExplainabilityJobDefinition",
             "DeleteModelExplainabilityJobDefinition", "ListModelExplainabilityJobDefinitions", "AddTags",
             "ListTags", "DeleteTags", "DescribeModel", "DeleteModel", "ListModels", "DescribeEndpointConfig",
-            "DeleteEndpointConfig", "ListEndpointConfigs"}
+            "DeleteEndpointConfig", "ListEndpointConfigs", "DescribeEndpoint", "DeleteEndpoint", "ListEndpoints"}
 
 
 def snake(name: str) -> str:
@@ -235,6 +244,7 @@ def test_every_constraint_is_enforced_with_its_path(shared_server: Server, regio
     assert [s["MonitoringJobDefinitionName"] for s in summaries] == ["tag-target"]
     assert [m["ModelName"] for m in checked.list_models()["Models"]] == ["tag-target-model"]
     assert checked.list_endpoint_configs()["EndpointConfigs"] == []
+    assert checked.list_endpoints()["Endpoints"] == []
     assert checked.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "keep", "Value": "1"}]
 
     missing = declared - covered

@@ -56,7 +56,7 @@ def test_page_orders_names_bytewise_and_pages_by_keyset(store: Store) -> None:
     with store.transaction() as conn:
         for i, name in enumerate(["b-1", "B-2", "a-3", "a_4"]):
             add(store, conn, name, now=float(i))
-    query = resources.ListQuery(kind="k", account="000000000000", region="r", limit=2, sort_by_name=True,
+    query = resources.ListQuery(kind="k", account="000000000000", region="r", limit=2, sort_by="Name",
                                 descending=False)
     with store.reading() as conn:
         first = resources.page(conn, query)

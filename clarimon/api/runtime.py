@@ -1,0 +1,74 @@
+"""sagemaker-runtime InvokeEndpoint: `POST /endpoints/<EndpointName>/invocations` (REST JSON protocol).
+
+Errors carry their code in the `x-amzn-ErrorType` header and the body, with the runtime's status codes:
+ValidationError 400, ModelError 424, ServiceUnavailable 503, InternalFailure 500.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from clarimon.control.arns import arn as make_arn
+from clarimon.control.context import Context
+from clarimon.serving.workers import BadRequest, ModelFailed, WorkerFailed
+from clarimon.store import resources
+
+PAYLOAD_LIMIT = 6 * 1024 * 1024
+
+
+@dataclass
+class RuntimeError_(Exception):  # noqa: N801 - distinct from the builtin, named for the wire's error family
+    code: str
+    status: int
+    message: str
+    extra: dict[str, object] | None = None
+
+    def body(self) -> bytes:
+        return orjson.dumps({"__type": self.code, "message": self.message, **(self.extra or {})})
+
+
+@dataclass(frozen=True)
+class Invocation:
+    body: bytes
+    content_type: str
+    variant: str
+    custom_attributes: str | None
+
+
+def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Invocation:
+    """Run one request on the endpoint's model (blocking: call it off the event loop)."""
+    if len(body) > PAYLOAD_LIMIT:
+        raise RuntimeError_("ValidationError", 400,
+                            f"Received payload of {len(body)} bytes; the maximum is {PAYLOAD_LIMIT} bytes (6 MB).")
+    arn = make_arn(ctx, "endpoint", name)
+    with ctx.store.reading() as conn:
+        endpoint = resources.get(conn, arn)
+    if endpoint is None:
+        raise RuntimeError_("ValidationError", 400, f"Endpoint {name} of account {ctx.account} not found.")
+    deployment = ctx.services.host.get(arn)
+    if endpoint.status not in ("InService", "Updating") or deployment is None:
+        raise RuntimeError_("ServiceUnavailable", 503,
+                            f"Endpoint {name} is {endpoint.status} and cannot serve requests yet.")
+    target = headers.get("x-amzn-sagemaker-target-variant")
+    variant = deployment.choose(target, ctx.services.host.rng)
+    if variant is None:
+        raise RuntimeError_("ValidationError", 400, f"Variant {target} not found for endpoint {name}.")
+    content_type = headers.get("content-type", "application/octet-stream")
+    try:
+        answer, answer_type = variant.worker().invoke(body, content_type, headers.get("accept"))
+    except BadRequest as error:
+        raise RuntimeError_("ModelError", 424, f'Received client error (415) from primary with message "{error}".',
+                            {"OriginalStatusCode": 415, "OriginalMessage": str(error)}) from None
+    except ModelFailed as error:
+        raise RuntimeError_("ModelError", 424, f'Received server error (500) from primary with message "{error}".',
+                            {"OriginalStatusCode": 500, "OriginalMessage": str(error)}) from None
+    except WorkerFailed as error:
+        raise RuntimeError_("ServiceUnavailable", 503, f"Endpoint {name}: {error}.") from None
+    return Invocation(answer, answer_type, variant.name, headers.get("x-amzn-sagemaker-custom-attributes"))
+
+
+def started() -> float:
+    return time.perf_counter()

@@ -1,0 +1,199 @@
+"""Endpoints: Create, Describe, List, Update, Delete, and their lifecycle.
+
+Creating -> InService (every variant's model loaded in worker processes) or Failed with a FailureReason;
+Updating -> InService on the new configuration, or back on the old one with the FailureReason of the update;
+a server restart deploys its endpoints again. Deployment runs on a background thread, off the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from clarimon.control import arns, endpoint_configs, models
+from clarimon.control.context import Context, Request, Response, Services
+from clarimon.control.families import Family
+from clarimon.errors import ServiceError, ValidationException
+from clarimon.serving.artifacts import ArtifactError, unpack
+from clarimon.serving.host import Deployment, Variant
+from clarimon.serving.workers import ModelSpec, Worker, WorkerFailed
+from clarimon.store import resources
+from clarimon.store.resources import Resource
+
+log = logging.getLogger("clarimon.endpoints")
+
+KIND = "endpoint"
+MAX_WORKERS_PER_VARIANT = 2  # instances beyond this share workers: one machine serves them all
+_LIVE = ("Creating", "Updating", "InService")
+
+
+def _check_config(ctx: Context, request: Request) -> None:
+    endpoint_configs.FAMILY.get(ctx, request["EndpointConfigName"])  # Could not find endpoint configuration
+
+
+def _summary(item: Resource) -> Response:
+    return {"EndpointName": item.name, "EndpointArn": item.arn, "CreationTime": item.creation_time,
+            "LastModifiedTime": item.last_modified_time, "EndpointStatus": item.status}
+
+
+def _start(ctx: Context, arn: str, request: Request) -> None:
+    _deploy_later(ctx.services, ctx.account, ctx.region, arn, request["EndpointConfigName"], previous=None)
+
+
+FAMILY = Family(
+    kind=KIND,
+    name="EndpointName",
+    arn="EndpointArn",
+    list_operation="ListEndpoints",
+    summaries="Endpoints",
+    summary=_summary,
+    not_found=lambda name, arn: ValidationException(f'Could not find endpoint "{arn}".'),
+    taken=lambda name, arn: ValidationException(f'Cannot create already existing endpoint "{arn}".'),
+    checks=(_check_config,),
+    status="Creating",
+    after_create=_start,
+)
+
+create, list_ = FAMILY.create, FAMILY.list_
+
+
+def describe(ctx: Context, request: Request) -> Response:
+    resource = FAMILY.get(ctx, request["EndpointName"])
+    return {**resource.document, "EndpointName": resource.name, "EndpointArn": resource.arn,
+            "EndpointStatus": resource.status, "CreationTime": resource.creation_time,
+            "LastModifiedTime": resource.last_modified_time}
+
+
+def update(ctx: Context, request: Request) -> Response:
+    resource = FAMILY.get(ctx, request["EndpointName"])
+    if resource.status != "InService":
+        raise ValidationException(
+            f'Cannot update endpoint "{resource.arn}" while it is {resource.status}: wait for InService.'
+        )
+    _check_config(ctx, request)
+    with ctx.store.transaction() as conn:
+        resources.update(conn, resource.arn, ctx.now(), status="Updating")
+    _deploy_later(ctx.services, ctx.account, ctx.region, resource.arn, request["EndpointConfigName"],
+                  previous=resource.document)
+    return {"EndpointArn": resource.arn}
+
+
+def delete(ctx: Context, request: Request) -> Response:
+    arn = arns.arn(ctx, KIND, request["EndpointName"])
+    with ctx.store.transaction() as conn:
+        if not resources.delete(conn, arn):
+            raise FAMILY.not_found(request["EndpointName"], arn)
+    threading.Thread(target=ctx.services.host.remove, args=(arn,), daemon=True).start()
+    return {}
+
+
+def recover(services: Services) -> None:
+    """After a start: deploy every endpoint that was Creating, Updating or InService again."""
+    with services.store.reading() as conn:
+        live = resources.with_status(conn, KIND, _LIVE)
+    for endpoint in live:
+        log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
+        _deploy_later(services, endpoint.account, endpoint.region, endpoint.arn,
+                      endpoint.document["EndpointConfigName"], previous=None, recovering=endpoint.status)
+
+
+def _deploy_later(services: Services, account: str, region: str, arn: str, config_name: str,
+                  previous: dict[str, Any] | None, recovering: str | None = None) -> None:
+    thread = threading.Thread(target=_deploy, args=(services, account, region, arn, config_name, previous,
+                                                    recovering), daemon=True, name="clarimon-deploy")
+    thread.start()
+
+
+def _deploy(services: Services, account: str, region: str, arn: str, config_name: str,
+            previous: dict[str, Any] | None, recovering: str | None) -> None:
+    ctx = Context(account, region, services)
+    try:
+        config = endpoint_configs.FAMILY.get(ctx, config_name)
+        deployment, summaries = _load(ctx, config.document)
+    except (ServiceError, WorkerFailed, ArtifactError, OSError, ValueError) as error:
+        reason = error.message if isinstance(error, ServiceError) else str(error)
+        _failed(ctx, arn, reason, previous, recovering)
+        return
+    with services.store.transaction() as conn:
+        current = resources.get(conn, arn, for_update=True)
+        if current is None:  # deleted meanwhile
+            deployment.stop()
+            return
+        document = {k: v for k, v in current.document.items() if k != "FailureReason"}
+        document.update(EndpointConfigName=config_name, ProductionVariants=summaries)
+        capture = _capture_summary(config.document.get("DataCaptureConfig"))
+        if capture is not None:
+            document["DataCaptureConfig"] = capture
+        else:
+            document.pop("DataCaptureConfig", None)
+        resources.update(conn, arn, ctx.now(), status="InService", document=document)
+    services.host.put(arn, deployment)
+    log.info("endpoint InService arn=%s variants=%d", arn, len(summaries))
+
+
+def _failed(ctx: Context, arn: str, reason: str, previous: dict[str, Any] | None, recovering: str | None) -> None:
+    log.warning("endpoint deployment failed arn=%s reason=%s", arn, reason)
+    with ctx.store.transaction() as conn:
+        current = resources.get(conn, arn, for_update=True)
+        if current is None:
+            return
+        # A failed update leaves the endpoint serving its previous configuration, as SageMaker rolls back.
+        status = "InService" if previous is not None or recovering == "InService" else "Failed"
+        document = {**current.document, "FailureReason": reason[:1024]}
+        resources.update(conn, arn, ctx.now(), status=status, document=document)
+
+
+def _load(ctx: Context, config: dict[str, Any]) -> tuple[Deployment, list[dict[str, Any]]]:
+    variants, summaries = [], []
+    try:
+        for variant in config["ProductionVariants"]:
+            model = models.FAMILY.get(ctx, variant["ModelName"]).document
+            container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+            image = container.get("Image", "")
+            spec = _spec(ctx, image, container)
+            count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
+            workers = [Worker(spec) for _ in range(count)]
+            weight = float(variant.get("InitialVariantWeight", 1.0))
+            variants.append(Variant(variant["VariantName"], weight, workers))
+            summaries.append({
+                "VariantName": variant["VariantName"],
+                "DeployedImages": [{"SpecifiedImage": image, "ResolvedImage": image,
+                                    "ResolutionTime": ctx.now()}],
+                "CurrentWeight": weight,
+                "DesiredWeight": weight,
+                "CurrentInstanceCount": int(variant.get("InitialInstanceCount", 1)),
+                "DesiredInstanceCount": int(variant.get("InitialInstanceCount", 1)),
+            })
+    except BaseException:
+        Deployment(variants).stop()
+        raise
+    return Deployment(variants), summaries
+
+
+def _spec(ctx: Context, image: str, container: dict[str, Any]) -> ModelSpec:
+    cache = ctx.settings.home / "models"
+    environment = dict(container.get("Environment") or {})
+    url = container.get("ModelDataUrl")
+    if url:
+        model_dir = unpack(ctx.services.objects.read(url), cache, url)
+    else:
+        model_dir = cache / "empty"
+        model_dir.mkdir(parents=True, exist_ok=True)
+    submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
+    source = ctx.services.objects.read(submit) if submit.startswith("s3://") else None
+    return ModelSpec(image, model_dir, environment, cache, source)
+
+
+def _capture_summary(capture: dict[str, Any] | None) -> dict[str, Any] | None:
+    if capture is None:
+        return None
+    summary = {
+        "EnableCapture": bool(capture.get("EnableCapture", False)),
+        "CaptureStatus": "Started" if capture.get("EnableCapture") else "Stopped",
+        "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
+        "DestinationS3Uri": capture["DestinationS3Uri"],
+    }
+    if capture.get("KmsKeyId"):
+        summary["KmsKeyId"] = capture["KmsKeyId"]
+    return summary

@@ -1,0 +1,76 @@
+"""The endpoints this process serves: per endpoint ARN, its variants and their workers."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+
+from clarimon.serving.workers import Worker
+
+
+@dataclass
+class Variant:
+    name: str
+    weight: float
+    workers: list[Worker]
+    _turn: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def worker(self) -> Worker:
+        """The next worker, round robin."""
+        with self._lock:
+            self._turn += 1
+            return self.workers[self._turn % len(self.workers)]
+
+
+@dataclass
+class Deployment:
+    variants: list[Variant]
+
+    def choose(self, target: str | None, rng: random.Random) -> Variant | None:
+        """The variant named `target`, or one drawn by weight (None when `target` names none)."""
+        if target is not None:
+            return next((v for v in self.variants if v.name == target), None)
+        weights = [max(v.weight, 0.0) for v in self.variants]
+        if sum(weights) == 0:
+            weights = [1.0] * len(self.variants)
+        return rng.choices(self.variants, weights=weights)[0]
+
+    def stop(self) -> None:
+        for variant in self.variants:
+            for worker in variant.workers:
+                worker.stop()
+
+
+class Host:
+    """Deployments by endpoint ARN; replacing or removing one stops its workers."""
+
+    def __init__(self) -> None:
+        self._deployments: dict[str, Deployment] = {}
+        self._lock = threading.Lock()
+        self.rng = random.Random()
+
+    def put(self, arn: str, deployment: Deployment) -> None:
+        with self._lock:
+            previous = self._deployments.get(arn)
+            self._deployments[arn] = deployment
+        if previous is not None:
+            previous.stop()
+
+    def get(self, arn: str) -> Deployment | None:
+        with self._lock:
+            return self._deployments.get(arn)
+
+    def remove(self, arn: str) -> None:
+        with self._lock:
+            previous = self._deployments.pop(arn, None)
+        if previous is not None:
+            previous.stop()
+
+    def stop(self) -> None:
+        with self._lock:
+            deployments = list(self._deployments.values())
+            self._deployments.clear()
+        for deployment in deployments:
+            deployment.stop()

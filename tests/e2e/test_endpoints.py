@@ -1,0 +1,202 @@
+"""Endpoints and InvokeEndpoint through boto3 against a real server: models really load and answer."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.config
+import joblib
+import numpy as np
+import pytest
+from botocore.exceptions import ClientError
+from sklearn.datasets import load_breast_cancer
+from sklearn.linear_model import LogisticRegression
+
+from clarimon.objects import LocalObjects
+from clarimon.serving.packaging import package
+from tests.documents import endpoint_config, model
+from tests.e2e.test_job_definitions import error_of
+from tests.servers import Server
+
+pytestmark = pytest.mark.e2e
+
+X, Y = load_breast_cancer(return_X_y=True)
+X = X[:, :6]
+SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+ENTRY_POINT = textwrap.dedent('''
+    import os
+
+    import joblib
+
+
+    def model_fn(model_dir):
+        return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+
+    def predict_fn(data, model):
+        return model.predict_proba(data)
+''')
+
+
+def runtime(server: Server, region: str) -> Any:
+    return boto3.client("sagemaker-runtime", endpoint_url=server.url, region_name=region,
+                        aws_access_key_id="AKIDTEST", aws_secret_access_key="secret",
+                        config=botocore.config.Config(retries={"max_attempts": 0}))
+
+
+def wait_for(client: Any, name: str, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = client.describe_endpoint(EndpointName=name)
+        if described["EndpointStatus"] not in ("Creating", "Updating"):
+            return dict(described)
+        time.sleep(0.2)
+    raise AssertionError(f"{name} still {described['EndpointStatus']} after {timeout} s")
+
+
+def csv(rows: np.ndarray) -> bytes:
+    return "\n".join(",".join(repr(float(v)) for v in row) for row in rows).encode()
+
+
+@pytest.fixture(scope="module")
+def fitted() -> LogisticRegression:
+    return LogisticRegression(max_iter=5000).fit(X, Y)
+
+
+def deploy_sklearn(server: Server, client: Any, tmp_path: Path, fitted: LogisticRegression, name: str) -> None:
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    (tmp_path / "inference.py").write_text(ENTRY_POINT)
+    archive = package(tmp_path / "model.joblib", "sklearn", tmp_path / "inference.py")
+    LocalObjects(server.home / "s3").write(f"s3://bucket/models/{name}/model.tar.gz", archive)
+    client.create_model(**model(name, image=SKLEARN))
+    client.create_endpoint_config(**endpoint_config(f"{name}-config", name))
+    client.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config",
+                           Tags=[{"Key": "team", "Value": "risk"}])
+
+
+def test_sklearn_endpoint_serves_the_model(make_server: Any, region: str, tmp_path: Path,
+                                           fitted: LogisticRegression) -> None:
+    server = make_server()
+    client = server.client(region)
+    deploy_sklearn(server, client, tmp_path, fitted, "churn")
+    assert client.describe_endpoint(EndpointName="churn")["EndpointStatus"] in ("Creating", "InService")
+    described = wait_for(client, "churn")
+    assert described["EndpointStatus"] == "InService", described.get("FailureReason")
+    assert described["ProductionVariants"][0]["VariantName"] == "AllTraffic"
+    assert described["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"] == SKLEARN
+    assert described["DataCaptureConfig"] == {
+        "EnableCapture": True, "CaptureStatus": "Started", "CurrentSamplingPercentage": 100,
+        "DestinationS3Uri": "s3://bucket/data-capture", "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/capture",
+    }
+    invoke = runtime(server, region).invoke_endpoint
+    answer = invoke(EndpointName="churn", Body=csv(X[:20]), ContentType="text/csv", Accept="application/json")
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    assert answer["ContentType"] == "application/json"
+    np.testing.assert_allclose(json.loads(answer["Body"].read()), fitted.predict_proba(X[:20]))
+    answer = invoke(EndpointName="churn", Body=json.dumps(X[:3].tolist()), ContentType="application/json",
+                    Accept="text/csv", CustomAttributes="trace=1")
+    assert answer["CustomAttributes"] == "trace=1"
+    rows = [[float(v) for v in line.split(",")] for line in answer["Body"].read().decode().split()]
+    np.testing.assert_allclose(rows, fitted.predict_proba(X[:3]))
+
+    listed = client.list_endpoints(StatusEquals="InService")["Endpoints"]
+    assert [e["EndpointName"] for e in listed] == ["churn"]
+    assert client.list_endpoints(StatusEquals="Failed")["Endpoints"] == []
+
+    # The runtime's errors.
+    for call, code, status in [
+        ({"EndpointName": "nowhere", "Body": b"1"}, "ValidationError", 400),
+        ({"EndpointName": "churn", "Body": b"1,2\n", "ContentType": "text/csv"}, "ModelError", 424),
+        ({"EndpointName": "churn", "Body": b"...", "ContentType": "image/png"}, "ModelError", 424),
+        ({"EndpointName": "churn", "Body": b"0" * (6 * 1024 * 1024 + 1), "ContentType": "text/csv"},
+         "ValidationError", 400),
+    ]:
+        with pytest.raises(ClientError) as caught:
+            invoke(**call)
+        assert caught.value.response["Error"]["Code"] == code
+        assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+    # A restart brings the endpoint back InService, serving.
+    assert server.stop() == 0
+    server.start()
+    client = server.client(region)
+    assert wait_for(client, "churn")["EndpointStatus"] == "InService"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            answer = runtime(server, region).invoke_endpoint(EndpointName="churn", Body=csv(X[:2]),
+                                                               ContentType="text/csv", Accept="application/json")
+            break
+        except ClientError as error:  # ServiceUnavailable while the worker reloads
+            assert error.response["Error"]["Code"] == "ServiceUnavailable"
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    np.testing.assert_allclose(json.loads(answer["Body"].read()), fitted.predict_proba(X[:2]))
+
+    client.delete_endpoint(EndpointName="churn")
+    assert error_of(client.describe_endpoint, EndpointName="churn")[0] == "ValidationException"
+    with pytest.raises(ClientError) as caught:
+        runtime(server, region).invoke_endpoint(EndpointName="churn", Body=csv(X[:1]), ContentType="text/csv")
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+
+
+def test_xgboost_endpoint_and_update(make_server: Any, region: str, tmp_path: Path,
+                                     fitted: LogisticRegression) -> None:
+    import xgboost
+
+    server = make_server()
+    client = server.client(region)
+    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 3}, xgboost.DMatrix(X, Y), 10)
+    booster.save_model(tmp_path / "model.ubj")
+    LocalObjects(server.home / "s3").write("s3://bucket/models/boosted/model.tar.gz",
+                                           package(tmp_path / "model.ubj", "xgboost"))
+    client.create_model(**{**model("boosted", image=XGBOOST),
+                           "PrimaryContainer": {"Image": XGBOOST,
+                                                "ModelDataUrl": "s3://bucket/models/boosted/model.tar.gz"}})
+    client.create_endpoint_config(**endpoint_config("boosted-config", "boosted"))
+    client.create_endpoint(EndpointName="scores", EndpointConfigName="boosted-config")
+    assert wait_for(client, "scores")["EndpointStatus"] == "InService"
+    answer = runtime(server, region).invoke_endpoint(EndpointName="scores", Body=csv(X[:5]), ContentType="text/csv")
+    np.testing.assert_allclose([float(v) for v in answer["Body"].read().decode().split()],
+                               booster.predict(xgboost.DMatrix(X[:5])), rtol=1e-6)
+
+    deploy_sklearn(server, client, tmp_path, fitted, "linear")
+    wait_for(client, "linear")
+    client.update_endpoint(EndpointName="scores", EndpointConfigName="linear-config")
+    described = wait_for(client, "scores")
+    assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "linear-config")
+    answer = runtime(server, region).invoke_endpoint(EndpointName="scores", Body=csv(X[:5]), ContentType="text/csv",
+                                                     Accept="application/json")
+    np.testing.assert_allclose(json.loads(answer["Body"].read()), fitted.predict_proba(X[:5]))
+
+
+def test_unsupported_image_fails_with_its_reason(make_server: Any, region: str) -> None:
+    server = make_server()
+    client = server.client(region)
+    client.create_model(**model("custom", image="123456789012.dkr.ecr.us-east-1.amazonaws.com/my-model:latest"))
+    LocalObjects(server.home / "s3").write("s3://bucket/models/custom/model.tar.gz", package_empty(server.home))
+    client.create_endpoint_config(**endpoint_config("custom-config", "custom"))
+    client.create_endpoint(EndpointName="custom", EndpointConfigName="custom-config")
+    described = wait_for(client, "custom")
+    assert described["EndpointStatus"] == "Failed"
+    assert "sagemaker-scikit-learn, sagemaker-xgboost" in described["FailureReason"]
+    missing_config = f"arn:aws:sagemaker:{region}:000000000000:endpoint-config/none"
+    assert error_of(client.create_endpoint, EndpointName="other", EndpointConfigName="none")[:2] == (
+        "ValidationException", f'Could not find endpoint configuration "{missing_config}".'
+    )
+    assert error_of(client.update_endpoint, EndpointName="custom", EndpointConfigName="custom-config")[0] == (
+        "ValidationException"
+    )
+
+
+def package_empty(home: Path) -> bytes:
+    (home / "empty.txt").write_text("")
+    from clarimon.serving.artifacts import pack
+
+    return pack({"empty.txt": home / "empty.txt"})
