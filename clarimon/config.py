@@ -33,6 +33,7 @@ class Settings:
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
     log_level: str = "info"
     s3_endpoint_url: str | None = None
+    capture_flush_seconds: float = 2.0
 
 
 def default_home() -> Path:

@@ -30,6 +30,7 @@ from clarimon.errors import (
     ValidationException,
 )
 from clarimon.objects import Objects, open_objects
+from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
 from clarimon.store import Store
 
@@ -61,8 +62,9 @@ class App:
         self.settings = settings
         self.store = store
         self.operations = SAGEMAKER if operations is None else operations
-        self.services = Services(store, settings, clock, objects or open_objects(settings.home,
-                                                                                 settings.s3_endpoint_url), Host())
+        objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
+        self.services = Services(store, settings, clock, objects, Host(),
+                                 CaptureWriter(objects, settings.capture_flush_seconds))
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
@@ -90,6 +92,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.executor.shutdown(wait=True)
+                self.services.capture.close()  # after the last request: what was answered is written
                 self.services.host.stop()
                 self.store.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -6,13 +6,13 @@ ValidationError 400, ModelError 424, ServiceUnavailable 503, InternalFailure 500
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import orjson
 
 from clarimon.control.arns import arn as make_arn
 from clarimon.control.context import Context
+from clarimon.serving.capture import Exchange
 from clarimon.serving.workers import BadRequest, ModelFailed, WorkerFailed
 from clarimon.store import resources
 
@@ -67,8 +67,7 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
                             {"OriginalStatusCode": 500, "OriginalMessage": str(error)}) from None
     except WorkerFailed as error:
         raise RuntimeError_("ServiceUnavailable", 503, f"Endpoint {name}: {error}.") from None
+    exchange = Exchange(name, variant.name, body, content_type, answer, answer_type,
+                        headers.get("x-amzn-sagemaker-inference-id"), ctx.services.clock())
+    ctx.services.capture.offer(deployment.capture, exchange)
     return Invocation(answer, answer_type, variant.name, headers.get("x-amzn-sagemaker-custom-attributes"))
-
-
-def started() -> float:
-    return time.perf_counter()

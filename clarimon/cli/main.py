@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="access key to account map KEY=ACCOUNT,... (CLARIMON_ACCESS_KEYS)")
     serve.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"),
                        help="an S3-compatible server for s3:// URIs instead of <home>/s3 (CLARIMON_S3_ENDPOINT_URL)")
+    serve.add_argument("--capture-flush-seconds", type=float,
+                       default=float(_env("CAPTURE_FLUSH_SECONDS", "2") or 2),
+                       help="how often captured traffic is written out (CLARIMON_CAPTURE_FLUSH_SECONDS; default 2)")
     serve.add_argument("--quota", default=_env("QUOTAS", ""),
                        help="quotas per account and region KIND=N,... (CLARIMON_QUOTAS)")
     serve.set_defaults(run=_serve)
@@ -143,6 +146,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         access_keys=parse_access_keys(args.access_keys),
         quotas=parse_quotas(args.quota),
         s3_endpoint_url=args.s3_endpoint_url,
+        capture_flush_seconds=args.capture_flush_seconds,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from clarimon.config import Settings
 from clarimon.objects import Objects
+from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
 from clarimon.store import Store
 
@@ -21,6 +22,7 @@ class Services:
     clock: Callable[[], float]
     objects: Objects
     host: Host
+    capture: CaptureWriter
 
 
 @dataclass(frozen=True)

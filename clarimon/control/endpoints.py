@@ -111,6 +111,7 @@ def _deploy(services: Services, account: str, region: str, arn: str, config_name
     try:
         config = endpoint_configs.FAMILY.get(ctx, config_name)
         deployment, summaries = _load(ctx, config.document)
+        deployment.capture = config.document.get("DataCaptureConfig")
     except (ServiceError, WorkerFailed, ArtifactError, OSError, ValueError) as error:
         reason = error.message if isinstance(error, ServiceError) else str(error)
         _failed(ctx, arn, reason, previous, recovering)

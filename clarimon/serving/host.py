@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from clarimon.serving.workers import Worker
 
@@ -27,6 +28,7 @@ class Variant:
 @dataclass
 class Deployment:
     variants: list[Variant]
+    capture: dict[str, Any] | None = None  # the endpoint configuration's DataCaptureConfig
 
     def choose(self, target: str | None, rng: random.Random) -> Variant | None:
         """The variant named `target`, or one drawn by weight (None when `target` names none)."""
