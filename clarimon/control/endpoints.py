@@ -80,18 +80,29 @@ def update(ctx: Context, request: Request) -> Response:
 
 
 def delete(ctx: Context, request: Request) -> Response:
+    """Deleting while the workers stop, then gone (as SageMaker shows it)."""
     arn = arns.arn(ctx, KIND, request["EndpointName"])
     with ctx.store.transaction() as conn:
-        if not resources.delete(conn, arn):
+        if not resources.update(conn, arn, ctx.now(), status="Deleting"):
             raise FAMILY.not_found(request["EndpointName"], arn)
-    threading.Thread(target=ctx.services.host.remove, args=(arn,), daemon=True).start()
+    threading.Thread(target=_finish_delete, args=(ctx.services, arn), daemon=True).start()
     return {}
 
 
+def _finish_delete(services: Services, arn: str) -> None:
+    services.host.remove(arn)
+    with services.store.transaction() as conn:
+        resources.delete(conn, arn)
+    log.info("endpoint deleted arn=%s", arn)
+
+
 def recover(services: Services) -> None:
-    """After a start: deploy every endpoint that was Creating, Updating or InService again."""
+    """After a start: finish deletions, deploy every endpoint that was Creating, Updating or InService again."""
     with services.store.reading() as conn:
         live = resources.with_status(conn, KIND, _LIVE)
+        deleting = resources.with_status(conn, KIND, ("Deleting",))
+    for endpoint in deleting:
+        _finish_delete(services, endpoint.arn)
     for endpoint in live:
         log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
         _deploy_later(services, endpoint.account, endpoint.region, endpoint.arn,

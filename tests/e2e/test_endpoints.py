@@ -140,7 +140,15 @@ def test_sklearn_endpoint_serves_the_model(make_server: Any, region: str, tmp_pa
     np.testing.assert_allclose(json.loads(answer["Body"].read()), fitted.predict_proba(X[:2]))
 
     client.delete_endpoint(EndpointName="churn")
-    assert error_of(client.describe_endpoint, EndpointName="churn")[0] == "ValidationException"
+    deadline = time.monotonic() + 30
+    while True:  # Deleting while its workers stop, then gone
+        try:
+            assert client.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "Deleting"
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "ValidationException"
+            break
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     with pytest.raises(ClientError) as caught:
         runtime(server, region).invoke_endpoint(EndpointName="churn", Body=csv(X[:1]), ContentType="text/csv")
     assert caught.value.response["Error"]["Code"] == "ValidationError"
@@ -168,6 +176,27 @@ def test_xgboost_endpoint_and_update(make_server: Any, region: str, tmp_path: Pa
 
     deploy_sklearn(server, client, tmp_path, fitted, "linear")
     wait_for(client, "linear")
+
+    # Two variants: chosen by weight (B has none), or named by TargetVariant.
+    both = endpoint_config("both-config", "boosted")
+    both["ProductionVariants"] = [
+        {**both["ProductionVariants"][0], "VariantName": "A", "InitialVariantWeight": 1.0},
+        {**both["ProductionVariants"][0], "VariantName": "B", "ModelName": "linear", "InitialVariantWeight": 0.0},
+    ]
+    client.create_endpoint_config(**both)
+    client.create_endpoint(EndpointName="split", EndpointConfigName="both-config")
+    assert wait_for(client, "split")["EndpointStatus"] == "InService"
+    invoke = runtime(server, region).invoke_endpoint
+    chosen = {invoke(EndpointName="split", Body=csv(X[:1]), ContentType="text/csv")["InvokedProductionVariant"]
+              for _ in range(10)}
+    assert chosen == {"A"}
+    named = invoke(EndpointName="split", Body=csv(X[:1]), ContentType="text/csv", TargetVariant="B",
+                   Accept="application/json")
+    assert named["InvokedProductionVariant"] == "B"
+    np.testing.assert_allclose(json.loads(named["Body"].read()), fitted.predict_proba(X[:1]))
+    with pytest.raises(ClientError) as caught:
+        invoke(EndpointName="split", Body=csv(X[:1]), ContentType="text/csv", TargetVariant="C")
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
     client.update_endpoint(EndpointName="scores", EndpointConfigName="linear-config")
     described = wait_for(client, "scores")
     assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", "linear-config")
