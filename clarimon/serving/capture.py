@@ -1,8 +1,8 @@
 """Data capture: what an endpoint was asked and answered, as SageMaker writes it for Model Monitor.
 
-One JSON object per line under `<DestinationS3Uri>/<EndpointName>/<VariantName>/yyyy/mm/dd/hh/`. Records are
-queued on the request path and written by one thread in batches, each batch a new file that appears whole;
-`close()` writes what is queued, so nothing acknowledged is lost on a clean stop.
+One JSON object per line under `<DestinationS3Uri>/<EndpointName>/<VariantName>/yyyy/mm/dd/hh/`. The request
+path only keeps the exchange; one thread builds and writes the records in batches, each batch a new file that
+appears whole; `close()` writes what is kept, so nothing acknowledged is lost on a clean stop.
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 import base64
 import datetime
 import logging
-import queue
 import threading
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -26,7 +24,6 @@ from clarimon.serving.codecs import base_type
 
 log = logging.getLogger("clarimon.capture")
 
-_TICK: tuple[str, dict[str, Any]] = ("", {})
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,10 @@ def prefix(destination: str, exchange: Exchange) -> str:
 
 
 class CaptureWriter:
-    """Queues capture records and writes them in batches, one file per destination folder and flush."""
+    """Collects capture exchanges and writes them in batches, one file per destination folder and flush.
+
+    The request path only appends to a list under a lock (no thread is woken per request); the writer thread
+    wakes every `flush_seconds`, takes the whole list, and builds and writes the records."""
 
     def __init__(self, objects: Objects, flush_seconds: float = 2.0,
                  sample: Callable[[float], bool] | None = None) -> None:
@@ -87,46 +87,40 @@ class CaptureWriter:
         self.flush_seconds = flush_seconds
         self._random = random.Random()
         self._sample = sample or (lambda percentage: self._random.random() * 100 < percentage)
-        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._pending: list[tuple[dict[str, Any], Exchange]] = []
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True, name="clarimon-capture")
         self._thread.start()
 
     def offer(self, config: dict[str, Any] | None, exchange: Exchange) -> bool:
-        """Queue `exchange` if the config captures and samples it; True when queued."""
+        """Keep `exchange` if the config captures and samples it; True when kept."""
         if not config or not config.get("EnableCapture", False):
             return False
         if not self._sample(float(config["InitialSamplingPercentage"])):
             return False
-        self._queue.put((prefix(config["DestinationS3Uri"], exchange), record(config, exchange, str(uuid.uuid4()))))
+        with self._lock:
+            self._pending.append((config, exchange))
         return True
 
     def close(self) -> None:
-        """Write everything queued, then stop."""
-        self._queue.put(None)
+        """Write everything kept, then stop."""
+        self._closing.set()
         self._thread.join()
 
     def _run(self) -> None:
-        pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        deadline = time.monotonic() + self.flush_seconds
-        while True:
-            try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                item = _TICK  # nothing new: maybe time to flush
-            if item is None:  # close(): write what is left and stop
-                self._flush(pending)
-                return
-            folder, entry = item
-            if folder:
-                pending[folder].append(entry)
-            if time.monotonic() >= deadline:
-                self._flush(pending)
-                deadline = time.monotonic() + self.flush_seconds
+        while not self._closing.wait(self.flush_seconds):
+            self._flush()
+        self._flush()
 
-    def _flush(self, pending: dict[str, list[dict[str, Any]]]) -> None:
-        for folder, entries in pending.items():
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        folders: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for config, exchange in batch:
+            folders[prefix(config["DestinationS3Uri"], exchange)].append(record(config, exchange, str(uuid.uuid4())))
+        for folder, entries in folders.items():
             self._write(folder, entries)
-        pending.clear()
 
     def _write(self, folder: str, entries: list[dict[str, Any]]) -> None:
         now = datetime.datetime.now(datetime.UTC)
