@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/clarimon-monitor"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 CLARIFY_IMAGE = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
 
 
@@ -88,8 +90,7 @@ def minimal_definition(name: str, endpoint: str = "churn-endpoint") -> dict[str,
     }
 
 
-def model(name: str, image: str = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-          ) -> dict[str, Any]:
+def model(name: str, image: str = SKLEARN_IMAGE) -> dict[str, Any]:
     """A CreateModel request with the members a monitored model uses."""
     return {
         "ModelName": name,

@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 
 from clarimon.objects import LocalObjects
 from clarimon.serving.packaging import package
-from tests.documents import endpoint_config, model
+from tests.documents import SKLEARN_IMAGE, XGBOOST_IMAGE, endpoint_config, model
 from tests.e2e.test_job_definitions import error_of
 from tests.servers import Server
 
@@ -27,8 +27,7 @@ pytestmark = pytest.mark.e2e
 
 X, Y = load_breast_cancer(return_X_y=True)
 X = X[:, :6]
-SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+SKLEARN, XGBOOST = SKLEARN_IMAGE, XGBOOST_IMAGE
 ENTRY_POINT = textwrap.dedent('''
     import os
 

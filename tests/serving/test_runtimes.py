@@ -20,11 +20,11 @@ from clarimon.serving import codecs
 from clarimon.serving.artifacts import ArtifactError, unpack
 from clarimon.serving.packaging import package
 from clarimon.serving.runtimes import InferenceError, LoadError, UnsupportedImage, load, repository
+from tests.documents import SKLEARN_IMAGE, XGBOOST_IMAGE
 
 X, Y = load_breast_cancer(return_X_y=True)
 X = X[:, :5]
-SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+SKLEARN, XGBOOST = SKLEARN_IMAGE, XGBOOST_IMAGE
 ENTRY_POINT = textwrap.dedent('''
     import json
     import os
