@@ -13,7 +13,7 @@ from clarimon.engine import baseline as baselines
 from clarimon.engine import kernel_shap
 from clarimon.engine.config import AnalysisConfig, ConfigError, parse
 from clarimon.engine.datasets import Table, read, typed
-from clarimon.engine.predictors import Predictor, select
+from clarimon.engine.predictors import Predictor, as_outputs, select
 
 DEFAULT_CLUSTERS = 10
 LOGIT_EPSILON = 1e-10
@@ -74,10 +74,15 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
     shap = settings.shap
     table = data if isinstance(data, Table) else Table(_names(settings, data.shape[1]), data)
     rows = table.values
+    if len(rows) == 0:
+        raise ValueError("data: no rows to explain")
     columns = _explained(shap.features_to_explain, table.columns)
     rng = np.random.default_rng(shap.seed)
     background, weights = _background(settings, table, rng, fetch)
-    predict = select(predictor, settings.predictor.probability)
+    chosen = select(predictor, settings.predictor.probability)
+
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return as_outputs(chosen(batch))  # a bare regressor's predict answers (n,), not (n, 1)
 
     m = len(columns)
     num_samples = shap.num_samples or kernel_shap.default_num_samples(m)
@@ -87,16 +92,18 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
     outputs = phi0.shape[0]
     local = np.empty((len(rows), m, outputs))
     memory = memory_mb * 1024 * 1024
+    # f(x) of every row in a few large calls (one per row would pay the model's per-call overhead n times),
+    # each a slice of the budget: a model may copy its input several times over (8 leaves room for that).
+    row_bytes = max(1, rows.nbytes // len(rows))
+    fx = np.concatenate([link(predict(rows[part])) for part in _chunks(len(rows), memory // (8 * row_bytes))])
     if m == 1:
-        for part in _chunks(len(rows), memory // max(1, rows.shape[1] * 64)):
-            local[part] = link(predict(rows[part]))[:, None, :] - phi0[None, None, :]
+        local[:, 0, :] = fx - phi0[None, :]
     else:
         projected = kernel_shap.projection(coalitions)
         evaluated = kernel_shap.coalition_values(rows, background, weights, coalitions.masks, predict,
                                                  np.asarray(columns), memory)
         for part, values in evaluated:
-            fx = link(predict(rows[part]))
-            local[part] = kernel_shap.solve(coalitions, link(values), fx, phi0, projected)
+            local[part] = kernel_shap.solve(coalitions, link(values), fx[part], phi0, projected)
             if progress is not None:
                 progress(part.stop, len(rows))
     return Explanation(

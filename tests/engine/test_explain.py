@@ -187,8 +187,11 @@ def test_regressor_answers_with_predict() -> None:
     x, y = load_diabetes(return_X_y=True)
     model = LinearRegression().fit(x, y)
     config = {"methods": {"shap": {"baseline": x[:10].tolist(), "num_samples": 50}}}
-    result = explain(config, x[:5], predictors.estimator_predictor(model))
-    np.testing.assert_allclose(result.local[:, :, 0], model.coef_ * (x[:5] - x[:10].mean(axis=0)), atol=1e-8)
+    expected = model.coef_ * (x[:5] - x[:10].mean(axis=0))
+    for predictor in (predictors.estimator_predictor(model), model.predict):  # (n, 1) and a bare (n,)
+        result = explain(config, x[:5], predictor)
+        assert result.labels == ["label0"]
+        np.testing.assert_allclose(result.local[:, :, 0], expected, atol=1e-8)
 
 
 def test_sampled_accuracy_no_worse_than_shap() -> None:
