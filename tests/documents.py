@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 ROLE = "arn:aws:iam::123456789012:role/service-role/clarimon-monitor"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+# An inference.py for the scikit-learn container that answers with probabilities.
+PROBABILITY_ENTRY_POINT = textwrap.dedent('''
+    import os
+
+    import joblib
+
+
+    def model_fn(model_dir):
+        return joblib.load(os.path.join(model_dir, "model.joblib"))
+
+
+    def predict_fn(data, model):
+        return model.predict_proba(data)
+''')
 CLARIFY_IMAGE = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
 
 

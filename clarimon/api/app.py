@@ -141,7 +141,7 @@ class App:
         caller = self._caller(headers)
         context = Context(caller.account, caller.region, self.services)
         extra: list[tuple[bytes, bytes]] = []
-        failure: runtime.RuntimeError_ | None = None
+        failure: runtime.InvocationError | None = None
         try:
             body = await _read_body(receive, runtime.PAYLOAD_LIMIT + 1)
             loop = asyncio.get_running_loop()
@@ -150,13 +150,13 @@ class App:
             extra.append((b"x-amzn-invoked-production-variant", answer.variant.encode()))
             if answer.custom_attributes:
                 extra.append((b"x-amzn-sagemaker-custom-attributes", answer.custom_attributes.encode()))
-        except runtime.RuntimeError_ as error:
+        except runtime.InvocationError as error:
             failure = error
         except ValidationException:  # the body was over the limit
-            failure = runtime.RuntimeError_("ValidationError", 400, "The request payload is larger than 6 MB.")
+            failure = runtime.InvocationError("ValidationError", 400, "The request payload is larger than 6 MB.")
         except Exception:
             log.exception("internal failure op=InvokeEndpoint request_id=%s", request_id)
-            failure = runtime.RuntimeError_("InternalFailure", 500, "We encountered an internal error.")
+            failure = runtime.InvocationError("InternalFailure", 500, "We encountered an internal error.")
         if failure is not None:
             status, payload, kind = failure.status, failure.body(), "application/json"
             extra.append((b"x-amzn-errortype", failure.code.encode()))

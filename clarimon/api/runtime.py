@@ -20,7 +20,9 @@ PAYLOAD_LIMIT = 6 * 1024 * 1024
 
 
 @dataclass
-class RuntimeError_(Exception):  # noqa: N801 - distinct from the builtin, named for the wire's error family
+class InvocationError(Exception):
+    """An InvokeEndpoint failure as the runtime reports it: its code, HTTP status and message."""
+
     code: str
     status: int
     message: str
@@ -41,32 +43,32 @@ class Invocation:
 def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Invocation:
     """Run one request on the endpoint's model (blocking: call it off the event loop)."""
     if len(body) > PAYLOAD_LIMIT:
-        raise RuntimeError_("ValidationError", 400,
+        raise InvocationError("ValidationError", 400,
                             f"Received payload of {len(body)} bytes; the maximum is {PAYLOAD_LIMIT} bytes (6 MB).")
     arn = make_arn(ctx, "endpoint", name)
     with ctx.store.reading() as conn:
         endpoint = resources.get(conn, arn)
     if endpoint is None:
-        raise RuntimeError_("ValidationError", 400, f"Endpoint {name} of account {ctx.account} not found.")
+        raise InvocationError("ValidationError", 400, f"Endpoint {name} of account {ctx.account} not found.")
     deployment = ctx.services.host.get(arn)
     if endpoint.status not in ("InService", "Updating") or deployment is None:
-        raise RuntimeError_("ServiceUnavailable", 503,
+        raise InvocationError("ServiceUnavailable", 503,
                             f"Endpoint {name} is {endpoint.status} and cannot serve requests yet.")
     target = headers.get("x-amzn-sagemaker-target-variant")
     variant = deployment.choose(target, ctx.services.host.rng)
     if variant is None:
-        raise RuntimeError_("ValidationError", 400, f"Variant {target} not found for endpoint {name}.")
+        raise InvocationError("ValidationError", 400, f"Variant {target} not found for endpoint {name}.")
     content_type = headers.get("content-type", "application/octet-stream")
     try:
         answer, answer_type = variant.worker().invoke(body, content_type, headers.get("accept"))
     except BadRequest as error:
-        raise RuntimeError_("ModelError", 424, f'Received client error (415) from primary with message "{error}".',
+        raise InvocationError("ModelError", 424, f'Received client error (415) from primary with message "{error}".',
                             {"OriginalStatusCode": 415, "OriginalMessage": str(error)}) from None
     except ModelFailed as error:
-        raise RuntimeError_("ModelError", 424, f'Received server error (500) from primary with message "{error}".',
+        raise InvocationError("ModelError", 424, f'Received server error (500) from primary with message "{error}".',
                             {"OriginalStatusCode": 500, "OriginalMessage": str(error)}) from None
     except WorkerFailed as error:
-        raise RuntimeError_("ServiceUnavailable", 503, f"Endpoint {name}: {error}.") from None
+        raise InvocationError("ServiceUnavailable", 503, f"Endpoint {name}: {error}.") from None
     exchange = Exchange(name, variant.name, body, content_type, answer, answer_type,
                         headers.get("x-amzn-sagemaker-inference-id"), ctx.services.clock())
     ctx.services.capture.offer(deployment.capture, exchange)

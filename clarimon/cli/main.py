@@ -1,4 +1,4 @@
-"""`clarimon serve`, `clarimon db upgrade`: options, each also read from a `CLARIMON_*` variable."""
+"""The `clarimon` command: serve, explain, models package, db upgrade. Options also read `CLARIMON_*` variables."""
 
 from __future__ import annotations
 
@@ -14,31 +14,39 @@ from clarimon.config import ACCOUNT_ID, Settings, default_home, parse_access_key
 from clarimon.store import Store
 
 
+class OptionError(ValueError):
+    """A command-line option (or its CLARIMON_* variable) that cannot be used."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if getattr(args, "explain", False):
-        from clarimon.cli.explain import run
-
-        home = Path(args.home).expanduser() if args.home else default_home()
-        return run(args.config, args.data, args.model, args.output, home, args.memory_mb, args.progress,
-                   args.s3_endpoint_url)
-    if getattr(args, "package", False):
-        return _package(args)
-    if not getattr(args, "run", None):
+    command = getattr(args, "command", None)
+    if command is None:
         parser.print_help()
         return 2
     try:
-        settings = _settings(args)
-    except ValueError as error:
+        result: int = command(args)
+    except OptionError as error:
         parser.error(str(error))
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    result: int = args.run(settings)
     return result
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s",
+                        stream=sys.stderr)
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return Path(args.home).expanduser() if args.home else default_home()
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from clarimon.cli.explain import run
+
+    _logging(args.log_level)
+    return run(args.config, args.data, args.model, args.output, _home(args), args.memory_mb, args.progress,
+               args.s3_endpoint_url)
 
 
 def _package(args: argparse.Namespace) -> int:
@@ -48,8 +56,7 @@ def _package(args: argparse.Namespace) -> int:
     try:
         archive = package(args.model, args.framework, args.entry_point)
         if args.output.startswith("s3://"):
-            home = Path(args.home).expanduser() if args.home else default_home()
-            open_objects(home, args.s3_endpoint_url).write(args.output, archive)
+            open_objects(_home(args), args.s3_endpoint_url).write(args.output, archive)
         else:
             Path(args.output).write_bytes(archive)
     except (ValueError, ObjectError, OSError) as error:
@@ -92,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="how often captured traffic is written out (CLARIMON_CAPTURE_FLUSH_SECONDS; default 2)")
     serve.add_argument("--quota", default=_env("QUOTAS", ""),
                        help="quotas per account and region KIND=N,... (CLARIMON_QUOTAS)")
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(command=_serve)
 
     explain = commands.add_parser("explain", help="explain a dataset with a saved model (Clarify's analysis)")
     explain.add_argument("--config", required=True, help="analysis_config.json: a path or s3:// URI")
@@ -107,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="an S3-compatible server for s3:// URIs instead of <home>/s3 (CLARIMON_S3_ENDPOINT_URL)")
     explain.add_argument("--log-level", default=_env("LOG_LEVEL", "warning"),
                          choices=["debug", "info", "warning", "error"])
-    explain.set_defaults(run=None, explain=True)
+    explain.set_defaults(command=_explain)
 
     models = commands.add_parser("models", help="model artifacts")
     model_commands = models.add_subparsers(title="models commands")
@@ -120,18 +127,25 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--home", default=_env("HOME"), help="data folder whose s3/ holds s3:// objects")
     package.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"),
                          help="an S3-compatible server for s3:// URIs (CLARIMON_S3_ENDPOINT_URL)")
-    package.set_defaults(run=None, package=True)
+    package.set_defaults(command=_package)
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")
     upgrade = db_commands.add_parser("upgrade", help="apply schema migrations")
     common(upgrade)
-    upgrade.set_defaults(run=_upgrade)
+    upgrade.set_defaults(command=_upgrade)
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    home = Path(args.home).expanduser() if args.home else default_home()
+    try:
+        return _read_settings(args)
+    except ValueError as error:
+        raise OptionError(str(error)) from None
+
+
+def _read_settings(args: argparse.Namespace) -> Settings:
+    home = _home(args)
     settings = Settings(home=home, database_url=args.database_url or sqlite_url(home), log_level=args.log_level)
     if not hasattr(args, "host"):
         return settings
@@ -157,13 +171,17 @@ def _open_store(settings: Settings) -> Store:
     return store
 
 
-def _upgrade(settings: Settings) -> int:
+def _upgrade(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    _logging(settings.log_level)
     _open_store(settings).close()
     return 0
 
 
-def _serve(settings: Settings) -> int:
+def _serve(args: argparse.Namespace) -> int:
     from clarimon.cli.serve import serve  # uvicorn and the API load only when serving
 
+    settings = _settings(args)
+    _logging(settings.log_level)
     serve(settings, _open_store(settings))
     return 0

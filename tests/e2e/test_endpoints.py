@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 from clarimon.objects import LocalObjects
 from clarimon.serving.packaging import package
-from tests.documents import SKLEARN_IMAGE, XGBOOST_IMAGE, endpoint_config, model
+from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE, XGBOOST_IMAGE, endpoint_config, model
 from tests.e2e.test_job_definitions import error_of
 from tests.servers import Server
 
@@ -28,19 +27,7 @@ pytestmark = pytest.mark.e2e
 X, Y = load_breast_cancer(return_X_y=True)
 X = X[:, :6]
 SKLEARN, XGBOOST = SKLEARN_IMAGE, XGBOOST_IMAGE
-ENTRY_POINT = textwrap.dedent('''
-    import os
-
-    import joblib
-
-
-    def model_fn(model_dir):
-        return joblib.load(os.path.join(model_dir, "model.joblib"))
-
-
-    def predict_fn(data, model):
-        return model.predict_proba(data)
-''')
+ENTRY_POINT = PROBABILITY_ENTRY_POINT
 
 
 def runtime(server: Server, region: str) -> Any:

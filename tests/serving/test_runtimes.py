@@ -20,26 +20,12 @@ from clarimon.serving import codecs
 from clarimon.serving.artifacts import ArtifactError, unpack
 from clarimon.serving.packaging import package
 from clarimon.serving.runtimes import InferenceError, LoadError, UnsupportedImage, load, repository
-from tests.documents import SKLEARN_IMAGE, XGBOOST_IMAGE
+from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE, XGBOOST_IMAGE
 
 X, Y = load_breast_cancer(return_X_y=True)
 X = X[:, :5]
 SKLEARN, XGBOOST = SKLEARN_IMAGE, XGBOOST_IMAGE
-ENTRY_POINT = textwrap.dedent('''
-    import json
-    import os
-
-    import joblib
-    import numpy as np
-
-
-    def model_fn(model_dir):
-        return joblib.load(os.path.join(model_dir, "model.joblib"))
-
-
-    def predict_fn(data, model):
-        return model.predict_proba(data)
-
+ENTRY_POINT = "import json\n" + PROBABILITY_ENTRY_POINT + textwrap.dedent('''
 
     def output_fn(prediction, accept):
         return json.dumps({"scores": prediction[:, 1].tolist()}), "application/json"
