@@ -205,27 +205,22 @@ def coalition_values(
 
     rows: (n, M) rows to explain; background: (k, M) with weights (k,) summing to 1; masks: (s, m) over the
     explained `columns` (m indices into M; the other columns always keep the row's value). Synthetic rows are
-    written into one reused buffer of at most about `memory_bytes`."""
+    written into two reused buffers of at most about `memory_bytes` together."""
     s = masks.shape[0]
     if s == 0:
         raise ValueError("masks: no coalitions to evaluate (one feature needs none: its value is f(x) - phi0)")
-    pending: dict[int, np.ndarray] = {}
-    filled: dict[int, int] = {}
+    partial = np.empty(0)  # the row whose coalitions span several blocks, filled as its blocks arrive
     for part, m_start, averaged in _blocks(rows, background, background_weights, masks, predict, columns,
                                            memory_bytes):
-        if averaged.shape[1] == s:
+        width = averaged.shape[1]
+        if width == s:
             yield part, averaged
             continue
-        # Several mask blocks per row: gather a row's blocks, hand it on once all have arrived.
-        row = part.start
-        if row not in pending:
-            pending[row] = np.empty((1, s, averaged.shape[2]))
-            filled[row] = 0
-        pending[row][:, m_start : m_start + averaged.shape[1]] = averaged
-        filled[row] += averaged.shape[1]
-        if filled[row] == s:
-            del filled[row]
-            yield part, pending.pop(row)
+        if m_start == 0:
+            partial = np.empty((part.stop - part.start, s, averaged.shape[2]))
+        partial[:, m_start : m_start + width] = averaged
+        if m_start + width == s:
+            yield part, partial
 
 
 @numba.njit(nogil=True, cache=True)
@@ -282,26 +277,29 @@ def _blocks(
     with threadpool_limits(limits=cores, user_api="blas"), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarimon-predict") as worker:
         turn = 0
-        for m_start in range(0, s, masks_per_block):
-            m_stop = min(s, m_start + masks_per_block)
-            width = m_stop - m_start
-            cells = full[None, m_start:m_stop, None, :]
-            if not numeric:
-                while pending:
-                    yield finished()
-                for buffer in buffers:
-                    buffer[:, :width] = background[None, None, :, :]
-            for start in range(0, n, rows_per_block):
-                stop = min(n, start + rows_per_block)
-                count = stop - start
+        single = masks_per_block == s
+        if not numeric and single:
+            # Object (categorical) data: the background cells of a buffer never change when one block holds
+            # every coalition (a row only overwrites its masked cells, the same ones each time): write them once.
+            for buffer in buffers:
+                buffer[...] = background[None, None, :, :]
+        # Rows outside, coalitions inside: a row's blocks arrive together, so only one row is ever partial.
+        for start in range(0, n, rows_per_block):
+            stop = min(n, start + rows_per_block)
+            count = stop - start
+            for m_start in range(0, s, masks_per_block):
+                m_stop = min(s, m_start + masks_per_block)
+                width = m_stop - m_start
                 if len(pending) == 2:
-                    yield finished()
+                    yield finished()  # frees the buffer this block is about to fill
                 view = buffers[turn % 2][:count, :width]
                 turn += 1
                 if numeric:
                     _fill(view, rows[start:stop], background, full[m_start:m_stop])
                 else:
-                    np.copyto(view, rows[start:stop, None, None, :], where=cells)
+                    if not single:
+                        view[...] = background[None, None, :, :]
+                    np.copyto(view, rows[start:stop, None, None, :], where=full[None, m_start:m_stop, None, :])
                 pending.append((worker.submit(predict, view.reshape(-1, total)), slice(start, stop), m_start,
                                 count, width))
         while pending:

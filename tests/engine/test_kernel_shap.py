@@ -139,6 +139,27 @@ def test_chunking_does_not_change_values() -> None:
     np.testing.assert_allclose(big, tiny, rtol=0, atol=1e-12)
 
 
+def test_rows_stream_when_a_row_needs_several_blocks() -> None:
+    """With a budget too small for one row's coalitions, each row is finished before the next is evaluated,
+    so held results do not grow with the number of rows."""
+    rng = np.random.default_rng(6)
+    data = rng.normal(size=(30, 5))
+    seen: list[int] = []
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        seen.append(len(x))
+        return x.sum(axis=1)
+
+    coalitions = kernel_shap.coalitions(5, 30, rng)
+    values = kernel_shap.coalition_values(data[:20], data[20:24], np.full(4, 0.25), coalitions.masks, predict,
+                                          np.arange(5), 4 * 5 * 8 * 2 * 3)  # three coalitions per block
+    first, block = next(values)
+    assert first == slice(0, 1) and block.shape == (1, 30, 1)
+    blocks_per_row = -(-30 // 3)
+    assert len(seen) <= blocks_per_row + 2  # the first row's blocks and at most two more in flight
+    assert sum(1 for _ in values) == 19
+
+
 @pytest.mark.parametrize(("m", "budget"), [(2, 5), (10, 100), (30, 2108), (60, 2168)])
 def test_coalition_weights(m: int, budget: int) -> None:
     coalitions = kernel_shap.coalitions(m, budget, np.random.default_rng(5))
