@@ -59,8 +59,6 @@ class App:
         workers: int = 16,
         objects: Objects | None = None,
     ) -> None:
-        self.settings = settings
-        self.store = store
         self.operations = SAGEMAKER if operations is None else operations
         objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
         self.services = Services(store, settings, clock, objects, Host(),
@@ -94,7 +92,7 @@ class App:
                 self.executor.shutdown(wait=True)
                 self.services.capture.close()  # after the last request: what was answered is written
                 self.services.host.stop()
-                self.store.close()
+                self.services.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -131,8 +129,9 @@ class App:
         )
 
     def _caller(self, headers: dict[str, str]) -> Caller:
-        return identify(headers.get("authorization"), default_region=self.settings.region,
-                        default_account=self.settings.account, accounts=self.settings.access_keys)
+        settings = self.services.settings
+        return identify(headers.get("authorization"), default_region=settings.region,
+                        default_account=settings.account, accounts=settings.access_keys)
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         started = time.perf_counter()

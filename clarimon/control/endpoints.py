@@ -38,7 +38,7 @@ def _summary(item: Resource) -> Response:
 
 
 def _start(ctx: Context, arn: str, request: Request) -> None:
-    _deploy_later(ctx.services, ctx.account, ctx.region, arn, request["EndpointConfigName"], previous=None)
+    _deploy_later(ctx.services, ctx.account, ctx.region, arn, request["EndpointConfigName"], keep_serving=False)
 
 
 FAMILY = Family(
@@ -75,7 +75,7 @@ def update(ctx: Context, request: Request) -> Response:
     with ctx.store.transaction() as conn:
         resources.update(conn, resource.arn, ctx.now(), status="Updating")
     _deploy_later(ctx.services, ctx.account, ctx.region, resource.arn, request["EndpointConfigName"],
-                  previous=resource.document)
+                  keep_serving=True)
     return {"EndpointArn": resource.arn}
 
 
@@ -106,18 +106,20 @@ def recover(services: Services) -> None:
     for endpoint in live:
         log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
         _deploy_later(services, endpoint.account, endpoint.region, endpoint.arn,
-                      endpoint.document["EndpointConfigName"], previous=None, recovering=endpoint.status)
+                      endpoint.document["EndpointConfigName"], keep_serving=endpoint.status == "InService")
 
 
 def _deploy_later(services: Services, account: str, region: str, arn: str, config_name: str,
-                  previous: dict[str, Any] | None, recovering: str | None = None) -> None:
-    thread = threading.Thread(target=_deploy, args=(services, account, region, arn, config_name, previous,
-                                                    recovering), daemon=True, name="clarimon-deploy")
+                  keep_serving: bool) -> None:
+    """Deploy `config_name` on a thread; `keep_serving`: a failure leaves the endpoint InService (an update
+    rolls back to what it served; a restart keeps the status it had), else it goes Failed."""
+    thread = threading.Thread(target=_deploy, args=(services, account, region, arn, config_name, keep_serving),
+                              daemon=True, name="clarimon-deploy")
     thread.start()
 
 
 def _deploy(services: Services, account: str, region: str, arn: str, config_name: str,
-            previous: dict[str, Any] | None, recovering: str | None) -> None:
+            keep_serving: bool) -> None:
     ctx = Context(account, region, services)
     try:
         config = endpoint_configs.FAMILY.get(ctx, config_name)
@@ -125,7 +127,7 @@ def _deploy(services: Services, account: str, region: str, arn: str, config_name
         deployment.capture = config.document.get("DataCaptureConfig")
     except (ServiceError, WorkerFailed, ArtifactError, OSError, ValueError) as error:
         reason = error.message if isinstance(error, ServiceError) else str(error)
-        _failed(ctx, arn, reason, previous, recovering)
+        _failed(ctx, arn, reason, keep_serving)
         return
     with services.store.transaction() as conn:
         current = resources.get(conn, arn, for_update=True)
@@ -144,14 +146,14 @@ def _deploy(services: Services, account: str, region: str, arn: str, config_name
     log.info("endpoint InService arn=%s variants=%d", arn, len(summaries))
 
 
-def _failed(ctx: Context, arn: str, reason: str, previous: dict[str, Any] | None, recovering: str | None) -> None:
+def _failed(ctx: Context, arn: str, reason: str, keep_serving: bool) -> None:
     log.warning("endpoint deployment failed arn=%s reason=%s", arn, reason)
     with ctx.store.transaction() as conn:
         current = resources.get(conn, arn, for_update=True)
         if current is None:
             return
         # A failed update leaves the endpoint serving its previous configuration, as SageMaker rolls back.
-        status = "InService" if previous is not None or recovering == "InService" else "Failed"
+        status = "InService" if keep_serving else "Failed"
         document = {**current.document, "FailureReason": reason[:1024]}
         resources.update(conn, arn, ctx.now(), status=status, document=document)
 

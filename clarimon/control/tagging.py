@@ -26,7 +26,7 @@ def creation_tags(request: Request) -> list[Tag]:
 
 def add(ctx: Context, request: Request) -> Response:
     added = creation_tags(request)
-    arn = _owned_arn(ctx, request["ResourceArn"])
+    arn = _owned_arn(request["ResourceArn"])
     with ctx.store.transaction() as conn:
         resource = _find(ctx, conn, arn, for_update=True)
         merged = {t["Key"]: t["Value"] for t in resource.tags}
@@ -40,7 +40,7 @@ def add(ctx: Context, request: Request) -> Response:
 
 
 def delete(ctx: Context, request: Request) -> Response:
-    arn = _owned_arn(ctx, request["ResourceArn"])
+    arn = _owned_arn(request["ResourceArn"])
     removed = set(request["TagKeys"])
     with ctx.store.transaction() as conn:
         resource = _find(ctx, conn, arn, for_update=True)
@@ -49,7 +49,7 @@ def delete(ctx: Context, request: Request) -> Response:
 
 
 def list_(ctx: Context, request: Request) -> Response:
-    arn = _owned_arn(ctx, request["ResourceArn"])
+    arn = _owned_arn(request["ResourceArn"])
     with ctx.store.reading() as conn:
         resource = _find(ctx, conn, arn)
     limit = int(request.get("MaxResults", LIST_TAGS_DEFAULT))
@@ -65,7 +65,7 @@ def list_(ctx: Context, request: Request) -> Response:
     return response
 
 
-def _owned_arn(ctx: Context, text: str) -> str:
+def _owned_arn(text: str) -> str:
     arn = arns.canonical(text)
     if arn is None:
         raise ValidationException(f"Could not find resource {text}: not a SageMaker resource ARN.")
