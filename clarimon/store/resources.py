@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import sqlalchemy as sa
@@ -30,6 +30,8 @@ class Resource:
     status: str | None
     document: dict[str, Any]
     tags: list[Tag]
+    job_definition_name: str | None = None
+    monitoring_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ListQuery:
     created_after: float | None = None
     modified_before: float | None = None
     modified_after: float | None = None
+    job_definition_name: str | None = None
+    monitoring_type: str | None = None
     after: tuple[Any, int] | None = None
 
 
@@ -65,6 +69,8 @@ def insert(
     tags: list[Tag],
     endpoint_name: str | None = None,
     status: str | None = None,
+    job_definition_name: str | None = None,
+    monitoring_type: str | None = None,
 ) -> None:
     """Store a new resource; a taken ARN raises IntegrityError (the transaction maps it)."""
     conn.execute(
@@ -80,6 +86,8 @@ def insert(
             status=status,
             document=orjson.dumps(document).decode(),
             tags=orjson.dumps(tags).decode(),
+            job_definition_name=job_definition_name,
+            monitoring_type=monitoring_type,
         )
     )
 
@@ -108,9 +116,9 @@ def set_tags(conn: Connection, arn: str, tags: list[Tag]) -> None:
 
 
 def update(conn: Connection, arn: str, now: float, *, status: str | None = None,
-           document: dict[str, Any] | None = None) -> bool:
-    """Change a resource's status and/or document; False when it is gone."""
-    values: dict[str, Any] = {"last_modified_time": now}
+           document: dict[str, Any] | None = None, columns: dict[str, Any] | None = None) -> bool:
+    """Change a resource's status, document and/or indexed `columns`; False when it is gone."""
+    values: dict[str, Any] = {"last_modified_time": now, **(columns or {})}
     if status is not None:
         values["status"] = status
     if document is not None:
@@ -122,6 +130,14 @@ def with_status(conn: Connection, kind: str, statuses: tuple[str, ...]) -> list[
     """Every resource of `kind`, in any account and region, whose status is one of `statuses`."""
     query = sa.select(resources).where(resources.c.kind == kind, resources.c.status.in_(statuses))
     return [_resource(row) for row in conn.execute(query.order_by(resources.c.id))]
+
+
+def with_status_among(conn: Connection, arns: list[str], status: str) -> set[str]:
+    """Which of `arns` have `status`."""
+    if not arns:
+        return set()
+    query = sa.select(resources.c.arn).where(resources.c.arn.in_(arns), resources.c.status == status)
+    return {row.arn for row in conn.execute(query)}
 
 
 def page(conn: Connection, query: ListQuery) -> list[Resource]:
@@ -143,15 +159,38 @@ def page(conn: Connection, query: ListQuery) -> list[Resource]:
         conditions.append(resources.c.last_modified_time < query.modified_before)
     if query.modified_after is not None:
         conditions.append(resources.c.last_modified_time > query.modified_after)
+    if query.job_definition_name is not None:
+        conditions.append(resources.c.job_definition_name == query.job_definition_name)
+    if query.monitoring_type is not None:
+        conditions.append(resources.c.monitoring_type == query.monitoring_type)
+    statement = keyset(sa.select(resources), resources, conditions, key, query)
+    return [_resource(row) for row in conn.execute(statement)]
+
+
+class _Page(Protocol):
+    @property
+    def limit(self) -> int: ...
+
+    @property
+    def descending(self) -> bool: ...
+
+    @property
+    def after(self) -> tuple[Any, int] | None: ...
+
+
+def keyset(select: sa.Select[Any], table: sa.Table, conditions: list[sa.ColumnElement[bool]],
+           key: sa.ColumnElement[Any], query: _Page) -> sa.Select[Any]:
+    """`select` narrowed to the page after `query.after` in (key, id) order, one row more than the limit
+    (the extra one tells that more follow)."""
+    conditions = list(conditions)
     if query.after is not None:
         value, last_id = query.after
         if query.descending:
-            conditions.append(sa.or_(key < value, sa.and_(key == value, resources.c.id < last_id)))
+            conditions.append(sa.or_(key < value, sa.and_(key == value, table.c.id < last_id)))
         else:
-            conditions.append(sa.or_(key > value, sa.and_(key == value, resources.c.id > last_id)))
-    order = (key.desc(), resources.c.id.desc()) if query.descending else (key.asc(), resources.c.id.asc())
-    statement = sa.select(resources).where(*conditions).order_by(*order).limit(query.limit + 1)
-    return [_resource(row) for row in conn.execute(statement)]
+            conditions.append(sa.or_(key > value, sa.and_(key == value, table.c.id > last_id)))
+    order = (key.desc(), table.c.id.desc()) if query.descending else (key.asc(), table.c.id.asc())
+    return select.where(*conditions).order_by(*order).limit(query.limit + 1)
 
 
 _SORT_COLUMNS = {"Name": resources.c.name, "CreationTime": resources.c.creation_time, "Status": resources.c.status}
@@ -179,4 +218,6 @@ def _resource(row: Row[Any]) -> Resource:
         status=row.status,
         document=orjson.loads(row.document),
         tags=orjson.loads(row.tags),
+        job_definition_name=row.job_definition_name,
+        monitoring_type=row.monitoring_type,
     )

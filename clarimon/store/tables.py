@@ -22,6 +22,37 @@ resources = sa.Table(
     sa.Column("status", sa.String(64), nullable=True),
     sa.Column("document", sa.Text(), nullable=False),
     sa.Column("tags", sa.Text(), nullable=False),
+    sa.Column("job_definition_name", sa.String(63), nullable=True),  # monitoring schedules
+    sa.Column("monitoring_type", sa.String(32), nullable=True),
+)
+
+# A monitoring execution per schedule and scheduled time; the unique key is the lease that makes a time run once.
+executions = sa.Table(
+    "executions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("schedule_name", sa.String(63), nullable=False),
+    sa.Column("scheduled_time", sa.Float(precision=53), nullable=False),
+    sa.Column("creation_time", sa.Float(precision=53), nullable=False),
+    sa.Column("last_modified_time", sa.Float(precision=53), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("endpoint_name", sa.String(63), nullable=True),
+    sa.Column("job_definition_name", sa.String(63), nullable=True),
+    sa.Column("monitoring_type", sa.String(32), nullable=True),
+    sa.Column("processing_job_arn", sa.String(512), nullable=True),
+    sa.Column("failure_reason", sa.Text(), nullable=True),
+    sa.UniqueConstraint("account", "region", "schedule_name", "scheduled_time", name="executions_once"),
+)
+
+# Which server runs a processing job, and when it last said so: a stale heartbeat means the server died.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("job_arn", sa.String(512), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("heartbeat", sa.Float(precision=53), nullable=False),
 )
 
 settings = sa.Table(

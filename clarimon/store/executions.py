@@ -1,0 +1,148 @@
+"""Queries on monitoring executions and on the leases of running processing jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from clarimon.store.resources import keyset
+from clarimon.store.tables import executions, leases
+
+
+@dataclass(frozen=True)
+class Execution:
+    id: int
+    account: str
+    region: str
+    schedule_name: str
+    scheduled_time: float
+    creation_time: float
+    last_modified_time: float
+    status: str
+    endpoint_name: str | None
+    job_definition_name: str | None
+    monitoring_type: str | None
+    processing_job_arn: str | None
+    failure_reason: str | None
+
+
+@dataclass(frozen=True)
+class ExecutionQuery:
+    """A page of one account and region's executions, filtered and sorted as ListMonitoringExecutions asks."""
+
+    account: str
+    region: str
+    limit: int
+    sort_by: str = "CreationTime"  # CreationTime | ScheduledTime | Status
+    descending: bool = True
+    schedule_name: str | None = None
+    endpoint_name: str | None = None
+    job_definition_name: str | None = None
+    monitoring_type: str | None = None
+    status: str | None = None
+    scheduled_before: float | None = None
+    scheduled_after: float | None = None
+    created_before: float | None = None
+    created_after: float | None = None
+    modified_before: float | None = None
+    modified_after: float | None = None
+    after: tuple[Any, int] | None = None
+
+
+SORT_COLUMNS = {"CreationTime": executions.c.creation_time, "ScheduledTime": executions.c.scheduled_time,
+                "Status": executions.c.status}
+
+
+def insert(conn: Connection, *, account: str, region: str, schedule_name: str, scheduled_time: float, now: float,
+           status: str, endpoint_name: str | None, job_definition_name: str | None, monitoring_type: str | None,
+           processing_job_arn: str | None = None, failure_reason: str | None = None) -> None:
+    """A new execution; IntegrityError when this schedule already has one at `scheduled_time`."""
+    conn.execute(executions.insert().values(
+        account=account, region=region, schedule_name=schedule_name, scheduled_time=scheduled_time,
+        creation_time=now, last_modified_time=now, status=status, endpoint_name=endpoint_name,
+        job_definition_name=job_definition_name, monitoring_type=monitoring_type,
+        processing_job_arn=processing_job_arn, failure_reason=failure_reason,
+    ))
+
+
+def by_job(conn: Connection, processing_job_arn: str) -> Execution | None:
+    row = conn.execute(sa.select(executions).where(executions.c.processing_job_arn == processing_job_arn)).first()
+    return _execution(row) if row is not None else None
+
+
+def latest(conn: Connection, account: str, region: str, schedule_name: str) -> Execution | None:
+    """The execution of the schedule's latest scheduled time."""
+    row = conn.execute(
+        sa.select(executions)
+        .where(*_schedule(account, region, schedule_name))
+        .order_by(executions.c.scheduled_time.desc(), executions.c.id.desc())
+        .limit(1)
+    ).first()
+    return _execution(row) if row is not None else None
+
+
+def set_status(conn: Connection, processing_job_arn: str, now: float, status: str,
+               failure_reason: str | None = None) -> None:
+    values: dict[str, Any] = {"status": status, "last_modified_time": now}
+    if failure_reason is not None:
+        values["failure_reason"] = failure_reason[:1024]
+    conn.execute(executions.update().where(executions.c.processing_job_arn == processing_job_arn).values(**values))
+
+
+def delete_schedule(conn: Connection, account: str, region: str, schedule_name: str) -> None:
+    conn.execute(executions.delete().where(*_schedule(account, region, schedule_name)))
+
+
+def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
+    """Up to `query.limit` + 1 executions after the cursor `query.after`."""
+    c = executions.c
+    conditions: list[sa.ColumnElement[bool]] = [c.account == query.account, c.region == query.region]
+    for column, value in ((c.schedule_name, query.schedule_name), (c.endpoint_name, query.endpoint_name),
+                          (c.job_definition_name, query.job_definition_name),
+                          (c.monitoring_type, query.monitoring_type), (c.status, query.status)):
+        if value is not None:
+            conditions.append(column == value)
+    for column, before, after in ((c.scheduled_time, query.scheduled_before, query.scheduled_after),
+                                  (c.creation_time, query.created_before, query.created_after),
+                                  (c.last_modified_time, query.modified_before, query.modified_after)):
+        if before is not None:
+            conditions.append(column < before)
+        if after is not None:
+            conditions.append(column > after)
+    statement = keyset(sa.select(executions), executions, conditions, SORT_COLUMNS[query.sort_by], query)
+    return [_execution(row) for row in conn.execute(statement)]
+
+
+def sort_value(execution: Execution, sort_by: str) -> Any:
+    return {"CreationTime": execution.creation_time, "ScheduledTime": execution.scheduled_time,
+            "Status": execution.status}[sort_by]
+
+
+def take_lease(conn: Connection, job_arn: str, owner: str, now: float) -> None:
+    conn.execute(leases.insert().values(job_arn=job_arn, owner=owner, heartbeat=now))
+
+
+def beat(conn: Connection, owner: str, now: float) -> None:
+    """Renew every lease `owner` holds."""
+    conn.execute(leases.update().where(leases.c.owner == owner).values(heartbeat=now))
+
+
+def release(conn: Connection, job_arn: str) -> None:
+    conn.execute(leases.delete().where(leases.c.job_arn == job_arn))
+
+
+def lease_of(conn: Connection, job_arn: str) -> tuple[str, float] | None:
+    row = conn.execute(sa.select(leases.c.owner, leases.c.heartbeat).where(leases.c.job_arn == job_arn)).first()
+    return (row.owner, row.heartbeat) if row is not None else None
+
+
+def _schedule(account: str, region: str, schedule_name: str) -> tuple[sa.ColumnElement[bool], ...]:
+    c = executions.c
+    return c.account == account, c.region == region, c.schedule_name == schedule_name
+
+
+def _execution(row: Row[Any]) -> Execution:
+    return Execution(**{column: getattr(row, column) for column in Execution.__dataclass_fields__})
