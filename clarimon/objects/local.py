@@ -23,11 +23,15 @@ class Objects(Protocol):
 
     def write(self, uri: str, data: bytes) -> None: ...
 
+    def list(self, prefix: str) -> list[str]:
+        """The URIs of every object whose key starts with `prefix`'s key, in key order."""
+        ...
 
-def split(uri: str) -> tuple[str, str]:
-    """(bucket, key) of an s3:// URI; ObjectError when it is not one."""
-    found = _URI.fullmatch(uri)
-    if found is None or not found.group(2):
+
+def split(uri: str, *, prefix: bool = False) -> tuple[str, str]:
+    """(bucket, key) of an s3:// URI (`prefix`: the key may be empty); ObjectError when it is not one."""
+    found = _URI.fullmatch(uri) or (_URI.fullmatch(uri + "/") if prefix else None)
+    if found is None or not (found.group(2) or prefix):
         raise ObjectError(f"{uri}: not an s3://bucket/key URI")
     return found.group(1), found.group(2)
 
@@ -49,6 +53,20 @@ class LocalObjects:
         if not path.is_file():
             raise ObjectError(f"{uri}: no such object (looked for {path})")
         return path.read_bytes()
+
+    def list(self, prefix: str) -> list[str]:
+        bucket, key = split(prefix, prefix=True)
+        folder, _, start = key.rpartition("/")
+        base = self.root.joinpath(bucket, *[p for p in folder.split("/") if p])
+        if ".." in folder.split("/") or not base.is_dir():
+            return []
+        found = []
+        for path in base.rglob("*"):
+            relative = path.relative_to(self.root / bucket).as_posix()
+            # Files named with a leading dot are writes in progress (see `write`).
+            if path.is_file() and not path.name.startswith(".") and relative.startswith(key):
+                found.append(f"s3://{bucket}/{relative}")
+        return sorted(found)
 
     def write(self, uri: str, data: bytes) -> None:
         path = self.path(uri)

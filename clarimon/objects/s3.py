@@ -27,6 +27,17 @@ class S3Objects:
             raise ObjectError(f"{uri}: {code or 'cannot read'} ({self.endpoint_url or 'AWS'})") from None
         return body
 
+    def list(self, prefix: str) -> list[str]:
+        bucket, key = split(prefix, prefix=True)
+        found: list[str] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key):
+                found.extend(f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", []))
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise ObjectError(f"{prefix}: {code or 'cannot list'} ({self.endpoint_url or 'AWS'})") from None
+        return sorted(found)
+
     def write(self, uri: str, data: bytes) -> None:
         bucket, key = split(uri)
         try:

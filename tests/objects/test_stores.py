@@ -105,3 +105,19 @@ def test_explain_reads_inputs_from_an_s3_compatible_server(s3_url: str, tmp_path
     analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
     assert list(analysis["explanations"]["kernel_shap"]["label0"]["global_shap_values"]) == ["a", "b", "c", "d"]
     assert not (tmp_path / "home" / "s3").exists()  # nothing went to the local folder
+
+
+def test_list_gives_every_object_under_a_prefix_in_key_order(store: Objects) -> None:
+    for key in ("cap/ep/v/2026/11/25/07/b.jsonl", "cap/ep/v/2026/11/25/06/a.jsonl", "cap/other/x", "capture"):
+        store.write(f"s3://bucket/{key}", b"x")
+    assert store.list("s3://bucket/cap/ep/") == [
+        "s3://bucket/cap/ep/v/2026/11/25/06/a.jsonl",
+        "s3://bucket/cap/ep/v/2026/11/25/07/b.jsonl",
+    ]
+    assert store.list("s3://bucket/cap") == [
+        "s3://bucket/cap/ep/v/2026/11/25/06/a.jsonl",
+        "s3://bucket/cap/ep/v/2026/11/25/07/b.jsonl",
+        "s3://bucket/cap/other/x",
+        "s3://bucket/capture",
+    ]
+    assert store.list("s3://bucket/nothing/") == []
