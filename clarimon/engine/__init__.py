@@ -3,6 +3,6 @@
 A library (no server, no database): `explain(config, data, predictor)`.
 """
 
-from clarimon.engine.explain import Explanation, explain
+from clarimon.engine.explain import Explanation, background_of, explain, merge
 
-__all__ = ["Explanation", "explain"]
+__all__ = ["Explanation", "background_of", "explain", "merge"]

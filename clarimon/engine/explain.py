@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ LOGIT_EPSILON = 1e-10
 
 Progress = Callable[[int, int], None]
 Fetch = Callable[[str], bytes]
+Background = tuple[np.ndarray, np.ndarray]  # (k, M) rows and (k,) weights summing to 1
 
 
 @dataclass(frozen=True)
@@ -65,11 +67,13 @@ class Explanation:
 
 
 def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, predictor: Predictor, *,
-            memory_mb: int = 1024, progress: Progress | None = None, fetch: Fetch | None = None) -> Explanation:
+            memory_mb: int = 1024, progress: Progress | None = None, fetch: Fetch | None = None,
+            background: Background | None = None) -> Explanation:
     """Kernel SHAP of `predictor` on every row of `data`, as the Clarify analysis `config` asks.
 
     data: a Table (columns named) or an (n, M) array (columns named by the config's headers); fetch reads an
-    s3:// baseline when the config names one."""
+    s3:// baseline when the config names one; background: (rows, weights) computed beforehand by
+    `background_of` (parts of one dataset explained apart then share it, and `merge` gives the whole's values)."""
     settings = config if isinstance(config, AnalysisConfig) else parse(config)
     shap = settings.shap
     table = data if isinstance(data, Table) else Table(_names(settings, data.shape[1]), data)
@@ -77,8 +81,9 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
     if len(rows) == 0:
         raise ValueError("data: no rows to explain")
     columns = _explained(shap.features_to_explain, table.columns)
-    rng = np.random.default_rng(shap.seed)
-    background, weights = _background(settings, table, rng, fetch)
+    background_rng, rng = _generators(shap.seed)
+    background_rows, weights = background if background is not None else _background(settings, table,
+                                                                                      background_rng, fetch)
     chosen = select(predictor, settings.predictor.probability)
 
     def predict(batch: np.ndarray) -> np.ndarray:
@@ -88,7 +93,7 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
     num_samples = shap.num_samples or kernel_shap.default_num_samples(m)
     coalitions = kernel_shap.coalitions(m, num_samples, rng)
     link = _logit if shap.use_logit else _identity
-    phi0 = link(weights @ predict(background))
+    phi0 = link(weights @ predict(background_rows))
     outputs = phi0.shape[0]
     local = np.empty((len(rows), m, outputs))
     memory = memory_mb * 1024 * 1024
@@ -100,7 +105,7 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
         local[:, 0, :] = fx - phi0[None, :]
     else:
         projected = kernel_shap.projection(coalitions)
-        evaluated = kernel_shap.coalition_values(rows, background, weights, coalitions.masks, predict,
+        evaluated = kernel_shap.coalition_values(rows, background_rows, weights, coalitions.masks, predict,
                                                  np.asarray(columns), memory)
         for part, values in evaluated:
             local[part] = kernel_shap.solve(coalitions, link(values), fx[part], phi0, projected)
@@ -115,8 +120,27 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
         agg_method=shap.agg_method,
         num_samples=len(coalitions.masks),
         exact=coalitions.exact,
-        background_rows=len(background),
+        background_rows=len(background_rows),
     )
+
+
+def background_of(config: AnalysisConfig, data: Table, fetch: Fetch | None = None) -> Background:
+    """The background rows and weights `explain` would use for `data` (k-means of it without a baseline)."""
+    return _background(config, data, _generators(config.shap.seed)[0], fetch)
+
+
+def merge(parts: list[Explanation]) -> Explanation:
+    """The explanation of the rows of `parts` together (each explained with one seed and background)."""
+    local = np.concatenate([part.local for part in parts])
+    first = parts[0]
+    return dataclasses.replace(first, local=local, global_values=_aggregate(local, first.agg_method))
+
+
+def _generators(seed: int | None) -> tuple[np.random.Generator, np.random.Generator]:
+    # Separate streams for the background and the coalitions: a background computed apart (`background_of`)
+    # leaves the coalitions exactly as one run would draw them.
+    first, second = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(first), np.random.default_rng(second)
 
 
 def _names(settings: AnalysisConfig, width: int) -> list[str]:
