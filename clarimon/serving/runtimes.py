@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,18 @@ from clarimon.serving.artifacts import unpack
 
 Handler = Callable[[bytes, "str | None", "str | None"], tuple[bytes, str]]
 Fetch = Callable[[str], bytes]
+# Predictions for rows already decoded (what the handler computes after its default CSV decoding): an array, or
+# the encoded answer when the user's output_fn writes it. The accept type is the second argument.
+Rows = Callable[[np.ndarray, str], "np.ndarray | tuple[bytes, str]"]
+
+
+@dataclass(frozen=True)
+class Served:
+    """A loaded model: its request handler, and a path for decoded rows when the container's default decoder
+    would be used (None when the user's input_fn must see the bytes)."""
+
+    handler: Handler
+    rows: Rows | None
 
 SUPPORTED = "sagemaker-scikit-learn, sagemaker-xgboost, or an ONNX runtime image (repository named *onnx*)"
 _REPOSITORY = regex.compile(r"(?:.*/)?([^/:@]+)(?::[^/@]*)?(?:@.*)?")
@@ -50,6 +63,11 @@ def repository(image: str) -> str:
 
 def load(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Handler:
     """The request handler for `image` serving the model unpacked in `model_dir`."""
+    return serve(image, model_dir, environment, fetch, cache).handler
+
+
+def serve(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Served:
+    """The model of `image` unpacked in `model_dir`, loaded in this process."""
     name = repository(image)
     if name == "sagemaker-scikit-learn":
         return _scikit_learn(model_dir, environment, fetch, cache)
@@ -60,6 +78,16 @@ def load(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch,
     raise UnsupportedImage(
         f"Image {image} is not supported: clarimon runs no containers and serves {SUPPORTED}."
     )
+
+
+def _guarded_rows(rows: Rows) -> Rows:
+    def predict(data: np.ndarray, accept: str) -> np.ndarray | tuple[bytes, str]:
+        try:
+            return rows(data, accept)
+        except Exception as error:  # the user's code may raise anything: it is the model's error
+            raise InferenceError(f"{type(error).__name__}: {error}") from error
+
+    return predict
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -74,7 +102,7 @@ def _guarded(handler: Handler) -> Handler:
     return handle
 
 
-def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Handler:
+def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Served:
     program = environment.get("SAGEMAKER_PROGRAM")
     if not program:
         path = model_dir / "model.joblib"
@@ -83,7 +111,10 @@ def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, ca
         import joblib
 
         model = joblib.load(path)
-        return _guarded(lambda body, kind, accept: codecs.encode(model.predict(codecs.decode(body, kind)), accept))
+        return Served(
+            _guarded(lambda body, kind, accept: codecs.encode(model.predict(codecs.decode(body, kind)), accept)),
+            _guarded_rows(lambda rows, accept: np.asarray(model.predict(rows))),
+        )
 
     module = _entry_point(program, model_dir, environment.get("SAGEMAKER_SUBMIT_DIRECTORY"), fetch, cache)
     if not hasattr(module, "model_fn"):
@@ -96,6 +127,19 @@ def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, ca
     predict_fn = getattr(module, "predict_fn", None)
     output_fn = getattr(module, "output_fn", None)
 
+    def predict(data: Any) -> Any:
+        return predict_fn(data, model) if predict_fn is not None else model.predict(data)
+
+    def output(prediction: Any, accept: str | None) -> tuple[bytes, str]:
+        if output_fn is None:
+            return codecs.encode(prediction, accept)
+        answer: Any = output_fn(prediction, accept or codecs.JSON)
+        if isinstance(answer, tuple):
+            answer, accept = answer
+        if isinstance(answer, str):
+            answer = answer.encode()
+        return bytes(answer), codecs.base_type(accept)
+
     def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         kind = codecs.base_type(content_type)
         if input_fn is not None:
@@ -104,17 +148,14 @@ def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, ca
             data = input_fn(payload, content_type or codecs.JSON)
         else:
             data = codecs.decode(body, content_type)
-        prediction = predict_fn(data, model) if predict_fn is not None else model.predict(data)
-        if output_fn is None:
-            return codecs.encode(prediction, accept)
-        answer = output_fn(prediction, accept or codecs.JSON)
-        if isinstance(answer, tuple):
-            answer, accept = answer
-        if isinstance(answer, str):
-            answer = answer.encode()
-        return bytes(answer), codecs.base_type(accept)
+        prediction = predict(data)
+        return output(prediction, accept)
 
-    return _guarded(handle)
+    def rows(data: np.ndarray, accept: str) -> np.ndarray | tuple[bytes, str]:
+        prediction = predict(data)
+        return np.asarray(prediction) if output_fn is None else output(prediction, accept)
+
+    return Served(_guarded(handle), None if input_fn is not None else _guarded_rows(rows))
 
 
 def _entry_point(program: str, model_dir: Path, submit: str | None, fetch: Fetch, cache: Path) -> Any:
@@ -138,7 +179,7 @@ def _entry_point(program: str, model_dir: Path, submit: str | None, fetch: Fetch
     return module
 
 
-def _xgboost(model_dir: Path) -> Handler:
+def _xgboost(model_dir: Path) -> Served:
     import xgboost
 
     path = model_dir / "xgboost-model"
@@ -156,10 +197,11 @@ def _xgboost(model_dir: Path) -> Handler:
         rows = codecs.decode(body, codecs.CSV)
         return codecs.encode(booster.inplace_predict(rows.astype(np.float32)), accept or codecs.CSV)
 
-    return _guarded(handle)
+    return Served(_guarded(handle),
+                  _guarded_rows(lambda rows, accept: np.asarray(booster.inplace_predict(rows.astype(np.float32)))))
 
 
-def _onnx(model_dir: Path) -> Handler:
+def _onnx(model_dir: Path) -> Served:
     import onnxruntime
 
     files = sorted(model_dir.glob("*.onnx"))
@@ -174,4 +216,7 @@ def _onnx(model_dir: Path) -> Handler:
         rows = codecs.decode(body, content_type).astype(np.float32)
         return codecs.encode(session.run([chosen], {name: np.atleast_2d(rows)})[0], accept)
 
-    return _guarded(handle)
+    def rows(data: np.ndarray, accept: str) -> np.ndarray:
+        return np.asarray(session.run([chosen], {name: np.atleast_2d(data.astype(np.float32))})[0])
+
+    return Served(_guarded(handle), _guarded_rows(rows))
