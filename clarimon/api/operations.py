@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from clarimon.control import endpoint_configs, endpoints, job_definitions, models, tagging
+from clarimon.control import (
+    endpoint_configs,
+    endpoints,
+    executions,
+    job_definitions,
+    models,
+    processing_jobs,
+    schedules,
+    tagging,
+)
 from clarimon.control.context import Operation
 
 SAGEMAKER: dict[str, Operation] = {
@@ -23,6 +32,17 @@ SAGEMAKER: dict[str, Operation] = {
     "ListEndpoints": endpoints.list_,
     "UpdateEndpoint": endpoints.update,
     "DeleteEndpoint": endpoints.delete,
+    "CreateMonitoringSchedule": schedules.create,
+    "DescribeMonitoringSchedule": schedules.describe,
+    "ListMonitoringSchedules": schedules.list_,
+    "UpdateMonitoringSchedule": schedules.update,
+    "StartMonitoringSchedule": schedules.start,
+    "StopMonitoringSchedule": schedules.stop,
+    "DeleteMonitoringSchedule": schedules.delete,
+    "ListMonitoringExecutions": executions.list_,
+    "DescribeProcessingJob": processing_jobs.describe,
+    "ListProcessingJobs": processing_jobs.list_,
+    "StopProcessingJob": processing_jobs.stop,
     "AddTags": tagging.add,
     "ListTags": tagging.list_,
     "DeleteTags": tagging.delete,

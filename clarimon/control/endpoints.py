@@ -162,10 +162,8 @@ def _load(ctx: Context, config: dict[str, Any]) -> tuple[Deployment, list[dict[s
     variants, summaries = [], []
     try:
         for variant in config["ProductionVariants"]:
-            model = models.FAMILY.get(ctx, variant["ModelName"]).document
-            container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-            image = container.get("Image", "")
-            spec = _spec(ctx, image, container)
+            spec = model_spec_of(ctx, variant["ModelName"])
+            image = spec.image
             count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
             workers = [Worker(spec) for _ in range(count)]
             weight = float(variant.get("InitialVariantWeight", 1.0))
@@ -183,6 +181,24 @@ def _load(ctx: Context, config: dict[str, Any]) -> tuple[Deployment, list[dict[s
         Deployment(variants).stop()
         raise
     return Deployment(variants), summaries
+
+
+def model_spec(ctx: Context, endpoint_name: str) -> ModelSpec:
+    """The model an endpoint serves, ready to load elsewhere (a monitoring job's private copy): the variant with
+    the most weight when there are several."""
+    endpoint = FAMILY.get(ctx, endpoint_name)
+    if endpoint.status not in ("InService", "Updating"):
+        raise ValidationException(f'Endpoint "{endpoint.arn}" is {endpoint.status}, not InService.')
+    config = endpoint_configs.FAMILY.get(ctx, endpoint.document["EndpointConfigName"]).document
+    variant = max(config["ProductionVariants"], key=lambda v: float(v.get("InitialVariantWeight", 1.0)))
+    return model_spec_of(ctx, variant["ModelName"])
+
+
+def model_spec_of(ctx: Context, model_name: str) -> ModelSpec:
+    """A model's image, unpacked artifact and environment (ValidationException when there is no such model)."""
+    model = models.FAMILY.get(ctx, model_name).document
+    container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+    return _spec(ctx, container.get("Image", ""), container)
 
 
 def _spec(ctx: Context, image: str, container: dict[str, Any]) -> ModelSpec:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Connection
 
 from clarimon.control import arns, listing, quotas, tagging
 from clarimon.control.context import Context, Request, Response
@@ -13,6 +16,8 @@ from clarimon.store.resources import Resource
 
 Check = Callable[[Context, Request], None]
 AfterCreate = Callable[[Context, str, Request], None]
+Columns = Callable[[Context, Request], dict[str, Any]]
+Guard = Callable[[Context, Connection, Resource], None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,8 @@ class Family:
     checks: tuple[Check, ...] = field(default_factory=tuple)
     status: str | None = None  # the status a new resource starts in
     after_create: AfterCreate | None = None  # work that follows a committed create (an endpoint's deployment)
+    columns: Columns | None = None  # indexed columns other than the endpoint (a schedule's job definition)
+    delete_guard: Guard | None = None  # raises when the resource may not go (a job definition in use)
 
     def create(self, ctx: Context, request: Request) -> Response:
         for check in self.checks:
@@ -44,11 +51,11 @@ class Family:
         name = request[self.name]
         arn = arns.arn(ctx, self.kind, name)
         document = {k: v for k, v in request.items() if k != "Tags"}
+        columns = {"endpoint_name": self.endpoint_of(request), **(self.columns(ctx, request) if self.columns else {})}
         with ctx.store.transaction(conflict=self.taken(name, arn)) as conn:
             quotas.reserve(ctx, conn, self.kind)
             resources.insert(conn, kind=self.kind, account=ctx.account, region=ctx.region, name=name, arn=arn,
-                             now=ctx.now(), document=document, tags=tags, endpoint_name=self.endpoint_of(request),
-                             status=self.status)
+                             now=ctx.now(), document=document, tags=tags, status=self.status, **columns)
         if self.after_create is not None:
             self.after_create(ctx, arn, request)
         return {self.arn: arn}
@@ -78,6 +85,10 @@ class Family:
         name = request[self.name]
         arn = arns.arn(ctx, self.kind, name)
         with ctx.store.transaction() as conn:
-            if not resources.delete(conn, arn):
+            resource = resources.get(conn, arn, for_update=True)
+            if resource is None:
                 raise self.not_found(name, arn)
+            if self.delete_guard is not None:
+                self.delete_guard(ctx, conn, resource)
+            resources.delete(conn, arn)
         return {}

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy.engine import Connection
+
 from clarimon.control.context import Context, Request, Response
 from clarimon.control.families import Family
 from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException
-from clarimon.store.resources import Resource
+from clarimon.store import resources
+from clarimon.store.resources import ListQuery, Resource
+
+SCHEDULE_KIND = "monitoring-schedule"
 
 
 def _check_input(ctx: Context, request: Request) -> None:
@@ -38,6 +43,16 @@ def _summary(item: Resource) -> Response:
     return summary
 
 
+def _guard(ctx: Context, conn: Connection, definition: Resource) -> None:
+    """A job definition a monitoring schedule uses cannot be deleted."""
+    query = ListQuery(kind=SCHEDULE_KIND, account=ctx.account, region=ctx.region, limit=1,
+                      job_definition_name=definition.name)
+    users = resources.page(conn, query)
+    if users:
+        raise ResourceInUse(f"Job definition {definition.name} is used by monitoring schedule {users[0].name}; "
+                            "delete the schedule first.")
+
+
 FAMILY = Family(
     kind="model-explainability-job-definition",
     name="JobDefinitionName",
@@ -51,6 +66,7 @@ FAMILY = Family(
         "EndpointName"
     ),
     checks=(_check_input,),
+    delete_guard=_guard,
 )
 
 create, describe, list_, delete = FAMILY.create, FAMILY.describe, FAMILY.list_, FAMILY.delete

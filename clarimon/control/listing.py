@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from clarimon.control import pagination
 from clarimon.control.context import Context, Request
-from clarimon.errors import ValidationException
 from clarimon.store import resources
 from clarimon.store.resources import ListQuery, Resource
 from clarimon.timestamps import parse_timestamp
@@ -32,19 +31,18 @@ def list_resources(ctx: Context, operation: str, kind: str, request: Request) ->
         descending=request.get("SortOrder", "Descending") == "Descending",
         name_contains=request.get("NameContains") or None,
         endpoint_name=request.get("EndpointName"),
-        created_before=_time(request, "CreationTimeBefore"),
-        created_after=_time(request, "CreationTimeAfter"),
+        created_before=time_member(request, "CreationTimeBefore"),
+        created_after=time_member(request, "CreationTimeAfter"),
         status=request.get("StatusEquals"),
-        modified_before=_time(request, "LastModifiedTimeBefore"),
-        modified_after=_time(request, "LastModifiedTimeAfter"),
+        modified_before=time_member(request, "LastModifiedTimeBefore"),
+        modified_after=time_member(request, "LastModifiedTimeAfter"),
+        job_definition_name=request.get("MonitoringJobDefinitionName"),
+        monitoring_type=request.get("MonitoringTypeEquals"),
     )
     # A token is good only for the listing that issued it: same operation, caller, filters and order.
     scope = {"op": operation, **{k: v for k, v in dataclasses.asdict(query).items() if k not in ("limit", "after")}}
     if request.get("NextToken"):
-        position = pagination.decode(ctx.store.secret(), request["NextToken"], scope)
-        if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], int)):
-            raise ValidationException("The NextToken is not valid for this request.")
-        query = dataclasses.replace(query, after=(position[0], position[1]))
+        query = dataclasses.replace(query, after=pagination.cursor(ctx.store.secret(), request["NextToken"], scope))
     with ctx.store.reading() as conn:
         rows = resources.page(conn, query)
     token = None
@@ -56,6 +54,6 @@ def list_resources(ctx: Context, operation: str, kind: str, request: Request) ->
     return Page(rows, token)
 
 
-def _time(request: Request, member: str) -> float | None:
+def time_member(request: Request, member: str) -> float | None:
     value = request.get(member)
     return None if value is None else parse_timestamp(value, member)

@@ -40,6 +40,14 @@ def decode(secret: bytes, token: str, scope: dict[str, Any]) -> Any:
     return content["p"]
 
 
+def cursor(secret: bytes, token: str, scope: dict[str, Any]) -> tuple[Any, int]:
+    """The (sort value, row id) a keyset page resumes after; ValidationException for a token not of `scope`."""
+    position = decode(secret, token, scope)
+    if not (isinstance(position, list) and len(position) == 2 and isinstance(position[1], int)):
+        raise _invalid()
+    return position[0], position[1]
+
+
 def _digest(scope: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(scope, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
 

@@ -13,6 +13,7 @@ _NOUNS = {
     "model": "models",
     "endpoint-config": "endpoint configurations",
     "endpoint": "endpoints",
+    "monitoring-schedule": "monitoring schedules",
 }
 
 

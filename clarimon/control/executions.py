@@ -1,0 +1,46 @@
+"""ListMonitoringExecutions: every execution of the caller's schedules, filtered, sorted and paginated."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from clarimon.control import pagination
+from clarimon.control.context import Context, Request, Response
+from clarimon.control.listing import DEFAULT_MAX_RESULTS, time_member
+from clarimon.control.schedules import execution_summary
+from clarimon.store import executions
+from clarimon.store.executions import ExecutionQuery
+
+OPERATION = "ListMonitoringExecutions"
+
+
+def list_(ctx: Context, request: Request) -> Response:
+    query = ExecutionQuery(
+        account=ctx.account,
+        region=ctx.region,
+        limit=int(request.get("MaxResults", DEFAULT_MAX_RESULTS)),
+        sort_by=request.get("SortBy", "CreationTime"),
+        descending=request.get("SortOrder", "Descending") == "Descending",
+        schedule_name=request.get("MonitoringScheduleName"),
+        endpoint_name=request.get("EndpointName"),
+        job_definition_name=request.get("MonitoringJobDefinitionName"),
+        monitoring_type=request.get("MonitoringTypeEquals"),
+        status=request.get("StatusEquals"),
+        scheduled_before=time_member(request, "ScheduledTimeBefore"),
+        scheduled_after=time_member(request, "ScheduledTimeAfter"),
+        created_before=time_member(request, "CreationTimeBefore"),
+        created_after=time_member(request, "CreationTimeAfter"),
+        modified_before=time_member(request, "LastModifiedTimeBefore"),
+        modified_after=time_member(request, "LastModifiedTimeAfter"),
+    )
+    scope = {"op": OPERATION, **{k: v for k, v in dataclasses.asdict(query).items() if k not in ("limit", "after")}}
+    if request.get("NextToken"):
+        query = dataclasses.replace(query, after=pagination.cursor(ctx.store.secret(), request["NextToken"], scope))
+    with ctx.store.reading() as conn:
+        rows = executions.page(conn, query)
+    response: Response = {"MonitoringExecutionSummaries": [execution_summary(e) for e in rows[: query.limit]]}
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1]
+        position = [executions.sort_value(last, query.sort_by), last.id]
+        response["NextToken"] = pagination.encode(ctx.store.secret(), scope, position)
+    return response

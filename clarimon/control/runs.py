@@ -1,0 +1,294 @@
+"""Monitoring executions as a state machine, and the processing jobs they run as.
+
+    execution:       Pending -> InProgress -> Completed | CompletedWithViolations | Failed | Stopped
+                     (Pending | InProgress) -> Stopping -> Stopped
+    processing job:  InProgress -> Completed | Failed | Stopped;  InProgress -> Stopping -> Stopped
+
+A scheduled time becomes an execution row, its processing job and a lease in one transaction; the row is
+unique per schedule and time, so with several servers on one database exactly one of them takes each time.
+The taker renews its lease while the job runs; a job whose lease goes stale (its server died) ends Failed.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from clarimon.control import arns, endpoints, job_definitions, processing_jobs
+from clarimon.control.context import Context, Services
+from clarimon.control.schedules import KIND as SCHEDULE_KIND
+from clarimon.control.schedules import timing
+from clarimon.errors import ServiceError
+from clarimon.jobs.execution import Source, Task
+from clarimon.jobs.schedules import window
+from clarimon.objects import ObjectError
+from clarimon.store import executions, resources
+from clarimon.store.resources import Resource
+
+log = logging.getLogger("clarimon.runs")
+
+DEFAULT_MAX_RUNTIME = 3600
+RUN = "_run"  # the processing job document's private part: what the job needs to run (never on the wire)
+MISSED = ("Missed: clarimon was not running at the scheduled time {time}; after a restart only the latest "
+          "missed time of a schedule runs.")
+# Where the Clarify container finds its inputs, as the SDK's processing jobs name them.
+CONFIG_PATH = "/opt/ml/processing/input/config"
+BASELINE_PATH = "/opt/ml/processing/baseline/constraints"
+
+
+@dataclass(frozen=True)
+class Due:
+    schedule: Resource
+    times: list[datetime.datetime]  # the last one runs; earlier ones were missed
+
+
+def due(services: Services, now: float) -> list[Due]:
+    """Every Scheduled schedule's times not yet taken, up to `now` (in every account and region)."""
+    found = []
+    moment = _utc(now)
+    with services.store.reading() as conn:
+        schedules = resources.with_status(conn, SCHEDULE_KIND, ("Scheduled",))
+        for schedule in schedules:
+            plan, _, _ = timing(schedule.document["MonitoringScheduleConfig"])
+            latest = executions.latest(conn, schedule.account, schedule.region, schedule.name)
+            # Times count from the schedule's last change (creation, update, start) or its latest execution.
+            since = max(schedule.last_modified_time, latest.scheduled_time if latest else 0.0)
+            if plan.now:
+                times = [] if latest is not None and latest.scheduled_time >= schedule.last_modified_time else [
+                    _utc(schedule.last_modified_time)]
+            else:
+                times = plan.times(_utc(since), moment)
+            if times:
+                found.append(Due(schedule, times))
+    return found
+
+
+def claim(services: Services, owner: str, item: Due) -> str | None:
+    """Record the due times of one schedule; returns the ARN of the processing job to run, or None when
+    another server took the time first (or the schedule changed meanwhile)."""
+    schedule = item.schedule
+    ctx = Context(schedule.account, schedule.region, services)
+    now = ctx.now()
+    config = schedule.document["MonitoringScheduleConfig"]
+    common: dict[str, Any] = {"account": schedule.account, "region": schedule.region, "schedule_name": schedule.name,
+              "endpoint_name": schedule.endpoint_name, "job_definition_name": schedule.job_definition_name,
+              "monitoring_type": schedule.monitoring_type}
+    scheduled = item.times[-1]
+    name = f"model-monitoring-{scheduled:%Y%m%d%H%M}-{secrets.token_hex(12)}"
+    arn = arns.arn(ctx, processing_jobs.KIND, name)
+    try:
+        document, failure = _job_document(ctx, schedule, config, scheduled), None
+    except ServiceError as error:  # e.g. BaseliningJobName names no job: this time fails, saying so
+        document, failure = None, error.message
+    try:
+        with services.store.transaction() as conn:
+            current = resources.get(conn, schedule.arn, for_update=True)
+            if current is None or current.last_modified_time != schedule.last_modified_time \
+                    or current.status != "Scheduled":
+                return None
+            for missed in item.times[:-1]:
+                executions.insert(conn, scheduled_time=missed.timestamp(), now=now, status="Failed",
+                                  failure_reason=MISSED.format(time=_iso(missed)), **common)
+            if document is None:
+                executions.insert(conn, scheduled_time=scheduled.timestamp(), now=now, status="Failed",
+                                  failure_reason=failure, **common)
+                return None
+            resources.insert(conn, kind=processing_jobs.KIND, account=ctx.account, region=ctx.region, name=name,
+                             arn=arn, now=now, document=document, tags=[], status="InProgress")
+            executions.insert(conn, scheduled_time=scheduled.timestamp(), now=now, status="Pending",
+                              processing_job_arn=arn, **common)
+            executions.take_lease(conn, arn, owner, time.time())
+    except ServiceError:  # the unique (schedule, time) row exists: another server took it
+        return None
+    log.info("execution pending schedule=%s scheduled=%s job=%s missed=%d", schedule.arn, _iso(scheduled), arn,
+             len(item.times) - 1)
+    return arn
+
+
+def _job_document(ctx: Context, schedule: Resource, config: dict[str, Any],
+                  scheduled: datetime.datetime) -> dict[str, Any]:
+    definition = job_definitions.FAMILY.get(ctx, config["MonitoringJobDefinitionName"]).document
+    job_input = definition["ModelExplainabilityJobInput"]
+    endpoint_input = job_input.get("EndpointInput")
+    source_input = endpoint_input or job_input["BatchTransformInput"]
+    app = definition["ModelExplainabilityAppSpecification"]
+    output = definition["ModelExplainabilityJobOutputConfig"]["MonitoringOutputs"][0]["S3Output"]
+    _, start_offset, end_offset = timing(config)
+    start, end = window(scheduled, start_offset or source_input.get("StartTimeOffset"),
+                        end_offset or source_input.get("EndTimeOffset"))
+    endpoint = endpoint_input["EndpointName"] if endpoint_input else None
+    folder = (f"{endpoint}/" if endpoint else "") + f"{schedule.name}/{scheduled:%Y/%m/%d/%H}"
+    output_uri = f"{output['S3Uri'].rstrip('/')}/{folder}"
+    constraints = _constraints_uri(ctx, definition.get("ModelExplainabilityBaselineConfig") or {})
+    environment = {**(app.get("Environment") or {}), "start_time": _iso(start), "end_time": _iso(end),
+                   "sagemaker_monitoring_schedule_name": schedule.name}
+    if endpoint_input:
+        environment["sagemaker_endpoint_name"] = endpoint_input["EndpointName"]
+    inputs = [_input("analysis_config", app["ConfigUri"], CONFIG_PATH)]
+    if constraints:
+        inputs.append(_input("baseline", constraints, BASELINE_PATH))
+    data_uri = None if endpoint_input else source_input["DataCapturedDestinationS3Uri"]
+    document: dict[str, Any] = {
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "result", "AppManaged": False, "S3Output": {
+            "S3Uri": output_uri, "LocalPath": output.get("LocalPath", "/opt/ml/processing/output"),
+            "S3UploadMode": output.get("S3UploadMode", "EndOfJob")}}]},
+        "ProcessingResources": definition["JobResources"],
+        "StoppingCondition": definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME},
+        "AppSpecification": {"ImageUri": app["ImageUri"]},
+        "Environment": environment,
+        "RoleArn": definition["RoleArn"],
+        "MonitoringScheduleArn": schedule.arn,
+        RUN: {"config_uri": app["ConfigUri"], "constraints_uri": constraints, "output_uri": output_uri,
+              "start": start.timestamp(), "end": end.timestamp(), "endpoint": endpoint,
+              "data_uri": data_uri, "input": source_input, "schedule": schedule.name},
+    }
+    if output_config_kms := definition["ModelExplainabilityJobOutputConfig"].get("KmsKeyId"):
+        document["ProcessingOutputConfig"]["KmsKeyId"] = output_config_kms
+    if definition.get("NetworkConfig"):
+        document["NetworkConfig"] = definition["NetworkConfig"]
+    return document
+
+
+def _input(name: str, uri: str, path: str) -> dict[str, Any]:
+    return {"InputName": name, "AppManaged": False, "S3Input": {
+        "S3Uri": uri, "LocalPath": path, "S3DataType": "S3Prefix", "S3InputMode": "File",
+        "S3DataDistributionType": "FullyReplicated"}}
+
+
+def _constraints_uri(ctx: Context, baseline: dict[str, Any]) -> str | None:
+    """ConstraintsResource, or the analysis.json that the named baselining job wrote."""
+    if (baseline.get("ConstraintsResource") or {}).get("S3Uri"):
+        return str(baseline["ConstraintsResource"]["S3Uri"])
+    if baseline.get("BaseliningJobName"):
+        job = processing_jobs.FAMILY.get(ctx, baseline["BaseliningJobName"]).document
+        outputs = job.get("ProcessingOutputConfig", {}).get("Outputs") or [{}]
+        return f"{outputs[0].get('S3Output', {}).get('S3Uri', '').rstrip('/')}/analysis.json"
+    return None
+
+
+def task(services: Services, arn: str) -> Task:
+    """What the job's process needs, with the endpoint's model unpacked (ServiceError or OSError if it cannot)."""
+    with services.store.reading() as conn:
+        job = resources.get(conn, arn)
+    if job is None:
+        raise ServiceError(f"processing job {arn} is gone")
+    ctx = Context(job.account, job.region, services)
+    run = job.document[RUN]
+    source_input = run["input"]
+    endpoint = run["endpoint"]
+    if endpoint:
+        described = endpoints.FAMILY.get(ctx, endpoint).document
+        capture = described.get("DataCaptureConfig") or {}
+        if not capture.get("DestinationS3Uri"):
+            raise ServiceError(f'Endpoint "{endpoint}" has no DataCaptureConfig: there is no captured data to '
+                               "monitor; update it with an endpoint config that captures its input.")
+        source_uri = f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/"
+        spec = endpoints.model_spec(ctx, endpoint)
+        label = f'endpoint "{endpoint}"'
+    else:
+        source_uri = run["data_uri"]
+        model_name = _predictor_model(services, run["config_uri"])
+        spec = endpoints.model_spec_of(ctx, model_name)
+        label = f'model "{model_name}"'
+    source = Source(uri=source_uri, dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
+                    features_attribute=source_input.get("FeaturesAttribute"),
+                    inference_attribute=source_input.get("InferenceAttribute"),
+                    probability_attribute=source_input.get("ProbabilityAttribute"),
+                    exclude_features_attribute=source_input.get("ExcludeFeaturesAttribute"))
+    settings = services.settings
+    dimensions = {"MonitoringSchedule": run["schedule"], **({"Endpoint": endpoint} if endpoint else {})}
+    return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
+                config_uri=run["config_uri"], constraints_uri=run["constraints_uri"], output_uri=run["output_uri"],
+                start=_utc(run["start"]), end=_utc(run["end"]), source=source, model=spec, model_label=label,
+                instance_count=int(job.document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
+                environment=dict(job.document.get("Environment") or {}), dimensions=dimensions)
+
+
+def _predictor_model(services: Services, config_uri: str) -> str:
+    """The model a batch transform input is explained with: the analysis config's predictor.model_name."""
+    try:
+        config = orjson.loads(services.objects.read(config_uri))
+    except (ObjectError, orjson.JSONDecodeError) as error:
+        raise ServiceError(f"Cannot read the analysis config {config_uri}: {error}") from None
+    name = (config.get("predictor") or {}).get("model_name") if isinstance(config, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name, which a "
+                           "BatchTransformInput needs: the model to explain the transform's records with.")
+    return name
+
+
+def max_runtime(services: Services, arn: str) -> float:
+    with services.store.reading() as conn:
+        job = resources.get(conn, arn)
+    condition = (job.document.get("StoppingCondition") if job else None) or {}
+    return float(condition.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME))
+
+
+def started(services: Services, arn: str) -> None:
+    """Pending -> InProgress (the job's process is starting)."""
+    with services.store.transaction() as conn:
+        job = resources.get(conn, arn, for_update=True)
+        if job is None or job.status != "InProgress":
+            return
+        now = Context(job.account, job.region, services).now()
+        resources.update(conn, arn, now, document={**job.document, "ProcessingStartTime": now})
+        execution = executions.by_job(conn, arn)
+        if execution is not None and execution.status == "Pending":
+            executions.set_status(conn, arn, now, "InProgress")
+
+
+def stop_requested(services: Services, arns_: list[str]) -> set[str]:
+    """Which of these jobs someone asked to stop."""
+    with services.store.reading() as conn:
+        return resources.with_status_among(conn, arns_, "Stopping")
+
+
+def ended(services: Services, arn: str, status: str, exit_message: str | None, failure_reason: str | None,
+          execution_status: str | None = None) -> None:
+    """The job's process is over: the job ends `status` (Completed, Failed, Stopped), its execution
+    `execution_status` (default the same), and the lease is released."""
+    with services.store.transaction() as conn:
+        executions.release(conn, arn)
+        job = resources.get(conn, arn)
+        if job is None:
+            return
+        now = Context(job.account, job.region, services).now()
+        if processing_jobs.finish(conn, arn, now, status, exit_message=exit_message,
+                                  failure_reason=failure_reason) is None:
+            return
+        executions.set_status(conn, arn, now, execution_status or status, failure_reason)
+    log.info("job ended arn=%s status=%s execution=%s reason=%s", arn, status, execution_status or status,
+             failure_reason or "-")
+
+
+def fail_stale(services: Services, lease_seconds: float) -> int:
+    """End Failed every running job whose server stopped renewing its lease; returns how many."""
+    limit = time.time() - lease_seconds
+    with services.store.reading() as conn:
+        running = resources.with_status(conn, processing_jobs.KIND, processing_jobs.RUNNING)
+        stale = []
+        for job in running:
+            lease = executions.lease_of(conn, job.arn)
+            if lease is None or lease[1] < limit:
+                stale.append((job.arn, lease))
+    for arn, lease in stale:
+        when = _iso(_utc(lease[1])) if lease else "unknown"
+        reason = (f"The server running this job stopped before the job finished (its last heartbeat was at {when});"
+                  " clarimon does not retry it: the next scheduled time runs as usual.")
+        ended(services, arn, "Failed", reason, reason)
+    return len(stale)
+
+
+def _utc(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

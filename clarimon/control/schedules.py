@@ -1,0 +1,178 @@
+"""Monitoring schedules: Create, Describe, List, Update, Start, Stop, Delete.
+
+clarimon runs ModelExplainability schedules whose job is a named model explainability job definition. A
+schedule is Scheduled from its creation (its expression and job definition are checked synchronously), Stopped
+by StopMonitoringSchedule and Scheduled again by StartMonitoringSchedule. `clarimon.jobs.scheduler` turns its
+scheduled times into executions.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from clarimon.control import arns, job_definitions, processing_jobs
+from clarimon.control.context import Context, Request, Response
+from clarimon.control.families import Family
+from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException
+from clarimon.jobs.schedules import Schedule, ScheduleError, parse, window
+from clarimon.store import executions, resources
+from clarimon.store.executions import Execution
+from clarimon.store.resources import Resource
+
+KIND = job_definitions.SCHEDULE_KIND
+MONITORING_TYPE = "ModelExplainability"
+
+
+def timing(config: dict[str, Any]) -> tuple[Schedule, str | None, str | None]:
+    """The schedule and the analysis window offsets of a MonitoringScheduleConfig; ValidationException if wrong.
+
+    Without a ScheduleConfig SageMaker picks a daily time; clarimon picks midnight UTC."""
+    schedule_config = config.get("ScheduleConfig") or {"ScheduleExpression": "cron(0 0 ? * * *)"}
+    start, end = schedule_config.get("DataAnalysisStartTime"), schedule_config.get("DataAnalysisEndTime")
+    try:
+        schedule = parse(schedule_config["ScheduleExpression"])
+        if schedule.now and (start is None or end is None):
+            raise ScheduleError("DataAnalysisStartTime and DataAnalysisEndTime are required when the "
+                                "ScheduleExpression is NOW.")
+        if (start is None) != (end is None):
+            raise ScheduleError("Specify both DataAnalysisStartTime and DataAnalysisEndTime, or neither.")
+        window(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC), start, end)  # offsets parse, window is sane
+    except ScheduleError as error:
+        raise ValidationException(str(error)) from None
+    return schedule, start, end
+
+
+def _check(ctx: Context, request: Request) -> None:
+    config = request["MonitoringScheduleConfig"]
+    kind = config.get("MonitoringType")
+    if kind != MONITORING_TYPE or config.get("MonitoringJobDefinition") is not None:
+        raise ValidationException(
+            f"MonitoringType {kind or '(none)'} is not supported: clarimon runs {MONITORING_TYPE} schedules, "
+            "with MonitoringType ModelExplainability and a MonitoringJobDefinitionName."
+        )
+    if not config.get("MonitoringJobDefinitionName"):
+        raise ValidationException("MonitoringScheduleConfig.MonitoringJobDefinitionName is required for "
+                                  f"{MONITORING_TYPE} schedules.")
+    job_definitions.FAMILY.get(ctx, config["MonitoringJobDefinitionName"])  # Could not find job definition
+    timing(config)
+
+
+def _columns(ctx: Context, request: Request) -> dict[str, Any]:
+    config = request["MonitoringScheduleConfig"]
+    definition = job_definitions.FAMILY.get(ctx, config["MonitoringJobDefinitionName"])
+    return {"endpoint_name": definition.endpoint_name, "job_definition_name": definition.name,
+            "monitoring_type": config["MonitoringType"]}
+
+
+def _summary(item: Resource) -> Response:
+    summary: Response = {"MonitoringScheduleName": item.name, "MonitoringScheduleArn": item.arn,
+                         "CreationTime": item.creation_time, "LastModifiedTime": item.last_modified_time,
+                         "MonitoringScheduleStatus": item.status, "MonitoringType": item.monitoring_type,
+                         "MonitoringJobDefinitionName": item.job_definition_name}
+    if item.endpoint_name is not None:
+        summary["EndpointName"] = item.endpoint_name
+    return summary
+
+
+FAMILY = Family(
+    kind=KIND,
+    name="MonitoringScheduleName",
+    arn="MonitoringScheduleArn",
+    list_operation="ListMonitoringSchedules",
+    summaries="MonitoringScheduleSummaries",
+    summary=_summary,
+    not_found=lambda name, arn: ResourceNotFound(f"Could not find monitoring schedule {name}."),
+    taken=lambda name, arn: ResourceInUse(f"Monitoring schedule {name} already exists."),
+    checks=(_check,),
+    status="Scheduled",
+    columns=_columns,
+)
+
+create, list_ = FAMILY.create, FAMILY.list_
+
+
+def describe(ctx: Context, request: Request) -> Response:
+    schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
+    response: Response = {**schedule.document, "MonitoringScheduleArn": schedule.arn,
+                          "MonitoringScheduleName": schedule.name, "MonitoringScheduleStatus": schedule.status,
+                          "MonitoringType": schedule.monitoring_type, "CreationTime": schedule.creation_time,
+                          "LastModifiedTime": schedule.last_modified_time}
+    if schedule.endpoint_name is not None:
+        response["EndpointName"] = schedule.endpoint_name
+    with ctx.store.reading() as conn:
+        last = executions.latest(conn, ctx.account, ctx.region, schedule.name)
+    if last is not None and last.creation_time >= schedule.creation_time:
+        response["LastMonitoringExecutionSummary"] = execution_summary(last)
+    return response
+
+
+def update(ctx: Context, request: Request) -> Response:
+    schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
+    _check(ctx, request)
+    document = {**schedule.document, "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}
+    with ctx.store.transaction() as conn:
+        if not resources.update(conn, schedule.arn, ctx.now(), document=document, columns=_columns(ctx, request)):
+            raise FAMILY.not_found(schedule.name, schedule.arn)
+    return {"MonitoringScheduleArn": schedule.arn}
+
+
+def start(ctx: Context, request: Request) -> Response:
+    _transition(ctx, request["MonitoringScheduleName"], "Stopped", "Scheduled")
+    return {}
+
+
+def stop(ctx: Context, request: Request) -> Response:
+    _transition(ctx, request["MonitoringScheduleName"], "Scheduled", "Stopped")
+    return {}
+
+
+def _transition(ctx: Context, name: str, source: str, target: str) -> None:
+    """`source` -> `target`; a schedule already in `target` stays as it is (and keeps its modification time,
+    which the scheduler counts new times from)."""
+    arn = arns.arn(ctx, KIND, name)
+    with ctx.store.transaction() as conn:
+        schedule = resources.get(conn, arn, for_update=True)
+        if schedule is None:
+            raise FAMILY.not_found(name, arn)
+        if schedule.status == source:
+            resources.update(conn, arn, ctx.now(), status=target)
+        elif schedule.status != target:
+            raise ValidationException(f"Monitoring schedule {name} is {schedule.status}; it cannot become {target}.")
+
+
+def delete(ctx: Context, request: Request) -> Response:
+    """The schedule goes and its running executions stop; its execution history stays, as in SageMaker."""
+    name = request["MonitoringScheduleName"]
+    arn = arns.arn(ctx, KIND, name)
+    now = ctx.now()
+    with ctx.store.transaction() as conn:
+        if not resources.delete(conn, arn):
+            raise FAMILY.not_found(name, arn)
+        for job in _running_jobs(conn, ctx, name):
+            processing_jobs.request_stop(conn, job, now)
+    return {}
+
+
+def _running_jobs(conn: Connection, ctx: Context, name: str) -> list[str]:
+    query = executions.ExecutionQuery(ctx.account, ctx.region, limit=1000, schedule_name=name)
+    return [e.processing_job_arn for e in executions.page(conn, query)
+            if e.processing_job_arn and e.status in ("Pending", "InProgress")]
+
+
+def execution_summary(execution: Execution) -> Response:
+    summary: Response = {
+        "MonitoringScheduleName": execution.schedule_name,
+        "ScheduledTime": execution.scheduled_time,
+        "CreationTime": execution.creation_time,
+        "LastModifiedTime": execution.last_modified_time,
+        "MonitoringExecutionStatus": execution.status,
+    }
+    optional = {"ProcessingJobArn": execution.processing_job_arn, "EndpointName": execution.endpoint_name,
+                "FailureReason": execution.failure_reason,
+                "MonitoringJobDefinitionName": execution.job_definition_name,
+                "MonitoringType": execution.monitoring_type}
+    summary.update({k: v for k, v in optional.items() if v is not None})
+    return summary
