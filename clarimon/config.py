@@ -16,6 +16,7 @@ DEFAULT_QUOTAS: dict[str, int] = {
     "model": 1000,
     "endpoint-config": 1000,
     "endpoint": 100,
+    "monitoring-schedule": 100,
 }
 
 
@@ -34,6 +35,10 @@ class Settings:
     log_level: str = "info"
     s3_endpoint_url: str | None = None
     capture_flush_seconds: float = 2.0
+    job_workers: int = 2  # processing jobs run at once
+    scheduler_seconds: float = 5.0  # how often due schedules are looked for
+    lease_seconds: float = 60.0  # a job whose server stays silent this long ends Failed
+    clock_file: Path | None = None  # the time, from a file (tests and demos drive schedules with it)
 
 
 def default_home() -> Path:

@@ -19,6 +19,7 @@ import regex
 from clarimon.api import runtime, service_model, validation, wire
 from clarimon.api.identity import Caller, identify
 from clarimon.api.operations import SAGEMAKER
+from clarimon.clock import for_settings
 from clarimon.config import Settings
 from clarimon.control import endpoints
 from clarimon.control.context import Context, Operation, Services
@@ -29,6 +30,7 @@ from clarimon.errors import (
     UnknownOperationException,
     ValidationException,
 )
+from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
@@ -55,14 +57,16 @@ class App:
         store: Store,
         *,
         operations: dict[str, Operation] | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = None,
         workers: int = 16,
         objects: Objects | None = None,
     ) -> None:
         self.operations = SAGEMAKER if operations is None else operations
         objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
-        self.services = Services(store, settings, clock, objects, Host(),
+        self.services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(),
                                  CaptureWriter(objects, settings.capture_flush_seconds))
+        self.scheduler = Scheduler(self.services, interval=settings.scheduler_seconds,
+                                   lease_seconds=settings.lease_seconds, concurrency=settings.job_workers)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
@@ -87,9 +91,11 @@ class App:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 endpoints.recover(self.services)
+                self.scheduler.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.executor.shutdown(wait=True)
+                self.scheduler.close()
                 self.services.capture.close()  # after the last request: what was answered is written
                 self.services.host.stop()
                 self.services.store.close()

@@ -99,6 +99,15 @@ def _parser() -> argparse.ArgumentParser:
                        help="how often captured traffic is written out (CLARIMON_CAPTURE_FLUSH_SECONDS; default 2)")
     serve.add_argument("--quota", default=_env("QUOTAS", ""),
                        help="quotas per account and region KIND=N,... (CLARIMON_QUOTAS)")
+    serve.add_argument("--job-workers", type=int, default=int(_env("JOB_WORKERS", "2") or 2),
+                       help="processing jobs run at once by this server (CLARIMON_JOB_WORKERS; default 2)")
+    serve.add_argument("--scheduler-seconds", type=float, default=float(_env("SCHEDULER_SECONDS", "5") or 5),
+                       help="how often due schedules are looked for (CLARIMON_SCHEDULER_SECONDS; default 5)")
+    serve.add_argument("--lease-seconds", type=float, default=float(_env("LEASE_SECONDS", "60") or 60),
+                       help="a job whose server was silent this long ends Failed (CLARIMON_LEASE_SECONDS; default 60)")
+    serve.add_argument("--clock-file", type=Path, default=_env("CLOCK_FILE"),
+                       help="read the time from this file (ISO-8601 or epoch seconds) instead of the system clock, "
+                            "to drive schedules in tests and demos (CLARIMON_CLOCK_FILE)")
     serve.set_defaults(command=_serve)
 
     explain = commands.add_parser("explain", help="explain a dataset with a saved model (Clarify's analysis)")
@@ -161,7 +170,23 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         quotas=parse_quotas(args.quota),
         s3_endpoint_url=args.s3_endpoint_url,
         capture_flush_seconds=args.capture_flush_seconds,
+        job_workers=_at_least(args.job_workers, 1, "--job-workers"),
+        scheduler_seconds=_above_zero(args.scheduler_seconds, "--scheduler-seconds"),
+        lease_seconds=_above_zero(args.lease_seconds, "--lease-seconds"),
+        clock_file=Path(args.clock_file) if args.clock_file else None,
     )
+
+
+def _at_least(value: int, minimum: int, option: str) -> int:
+    if value < minimum:
+        raise ValueError(f"{option} must be at least {minimum}, got {value}")
+    return value
+
+
+def _above_zero(value: float, option: str) -> float:
+    if not value > 0:
+        raise ValueError(f"{option} must be above 0, got {value}")
+    return value
 
 
 def _open_store(settings: Settings) -> Store:

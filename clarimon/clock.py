@@ -1,0 +1,32 @@
+"""The server's clock: the system's, or one read from a file so that tests and demos can move time."""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+
+def file_clock(path: Path) -> Callable[[], float]:
+    """A clock reading `path` (ISO-8601 such as 2026-11-25T07:00:05Z, or epoch seconds) on every call; the
+    system time while the file is missing or empty."""
+
+    def now() -> float:
+        try:
+            text = path.read_text().strip()
+        except FileNotFoundError:
+            return time.time()
+        if not text:
+            return time.time()
+        try:
+            return float(text)
+        except ValueError:
+            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp()
+
+    return now
+
+
+def for_settings(clock_file: Path | None) -> Callable[[], float]:
+    return file_clock(clock_file) if clock_file is not None else time.time

@@ -1,0 +1,377 @@
+"""One monitoring execution's work, in its own process: read the window's data, explain it with the endpoint's
+model, compare with the baseline, write Clarify's outputs.
+
+`run(task)` returns an Outcome (Completed, CompletedWithViolations or Failed with a reason that names what to
+fix); it never raises for a user's mistake. With `instance_count` > 1 the rows are split across that many
+processes, each with its own copy of the model, and merged exactly (one seed, one background).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import regex
+
+from clarimon.engine import capture, drift, report
+from clarimon.engine.config import AnalysisConfig, ConfigError, parse
+from clarimon.engine.datasets import DataError, Table, read
+from clarimon.engine.explain import Background, Explanation, background_of, explain, merge
+from clarimon.engine.predictors import ModelError, Predictor
+from clarimon.jobs import shadow
+from clarimon.objects import ObjectError, Objects, open_objects
+from clarimon.serving import runtimes
+from clarimon.serving.workers import ModelSpec
+
+NO_DATA = "Job inputs had no data"  # SageMaker's words: tools compare FailureReason with them
+_HOUR_PATH = regex.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the rows come from: an endpoint's data capture (`uri` = <destination>/<endpoint>/) or a batch
+    transform's output (`uri` = DataCapturedDestinationS3Uri with `dataset_format`), and the input's attributes."""
+
+    uri: str
+    dataset_format: dict[str, Any] | None = None
+    features_attribute: str | None = None
+    inference_attribute: str | None = None
+    probability_attribute: str | None = None
+    exclude_features_attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    job_name: str
+    home: str
+    s3_endpoint_url: str | None
+    config_uri: str
+    constraints_uri: str | None
+    output_uri: str
+    start: datetime.datetime
+    end: datetime.datetime
+    source: Source
+    model: ModelSpec
+    model_label: str  # names the model in messages: the endpoint, or the model
+    instance_count: int = 1
+    environment: dict[str, str] = field(default_factory=dict)
+    dimensions: dict[str, str] = field(default_factory=dict)  # the metrics' Endpoint, MonitoringSchedule
+    memory_mb: int = 1024
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # Completed | CompletedWithViolations | Failed
+    exit_message: str
+    failure_reason: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    rows: int = 0
+
+
+class JobFailed(Exception):
+    """Ends the execution Failed: `reason` for FailureReason, `detail` for ExitMessage and the log."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason, detail)  # both in args: the exception crosses process boundaries pickled
+        self.reason, self.detail = reason, detail or reason
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self.lines.append(f"{stamp} {message}")
+
+    def text(self) -> bytes:
+        return ("\n".join(self.lines) + "\n").encode()
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, part: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[part] = self.seconds.get(part, 0.0) + time.perf_counter() - started
+
+
+def run(task: Task) -> Outcome:
+    """The execution's outcome; outputs and the log are written to `task.output_uri`."""
+    os.environ.update(task.environment)  # the app specification's Environment, as the container would see it
+    log, timer = _Log(), _Timer()
+    objects = open_objects(Path(task.home), task.s3_endpoint_url)
+    log(f"job={task.job_name} window=[{_iso(task.start)}, {_iso(task.end)}) source={task.source.uri}")
+    try:
+        outcome = _run(task, objects, log, timer)
+    except JobFailed as failure:
+        log(f"failed: {failure.detail}")
+        outcome = Outcome("Failed", failure.detail[:1024], failure.reason[:1024], timer.seconds)
+    try:
+        objects.write(_join(task.output_uri, "execution.log"), log.text())
+    except ObjectError:
+        pass  # the outputs' location is unwritable: the outcome already says so where it matters
+    return outcome
+
+
+def _run(task: Task, objects: Objects, log: _Log, timer: _Timer) -> Outcome:
+    with timer("read"):
+        config = _config(task, objects)
+        baseline = _constraints(task, objects)
+        table = _data(task, config, objects, log)
+    log(f"read rows={len(table.values)} features={len(table.columns)}")
+    with timer("shap"):
+        explanation, model_seconds = _explain(task, config, table, objects, log)
+    timer.seconds["model"] = model_seconds
+    live = explanation.to_analysis_json()
+    violations = drift.violations(baseline, live) if baseline is not None else []
+    with timer("write"):
+        _write(task, objects, explanation, config, live, violations)
+    for violation in violations:
+        log(f"violation label={violation['label']} {violation['description']}")
+    status = "CompletedWithViolations" if violations else "Completed"
+    message = (f"CompletedWithViolations: Job completed successfully with {len(violations)} violations."
+               if violations else "Completed: Job completed successfully with no violations.")
+    log(f"{message} seconds=" + " ".join(f"{k}={v:.3f}" for k, v in timer.seconds.items()))
+    return Outcome(status, message, None, dict(timer.seconds), len(table.values))
+
+
+def _config(task: Task, objects: Objects) -> AnalysisConfig:
+    try:
+        document = orjson.loads(objects.read(task.config_uri))
+        config = parse(document, source=task.config_uri)
+    except ObjectError as error:
+        raise JobFailed(f"Cannot read the analysis config (ConfigUri): {error}") from None
+    except orjson.JSONDecodeError as error:
+        raise JobFailed(f"The analysis config {task.config_uri} (ConfigUri) is not JSON: {error}") from None
+    except ConfigError as error:
+        raise JobFailed(str(error)) from None
+    # The job input's attributes fill in what the config leaves out.
+    source = task.source
+    probability = config.predictor.probability
+    if probability is None:
+        probability = source.probability_attribute or source.inference_attribute
+        if isinstance(probability, str) and probability.isdigit():
+            probability = int(probability)
+    predictor = dataclasses.replace(config.predictor, probability=probability)
+    return dataclasses.replace(config, predictor=predictor, features=config.features or source.features_attribute)
+
+
+def _constraints(task: Task, objects: Objects) -> dict[str, Any] | None:
+    if task.constraints_uri is None:
+        return None
+    try:
+        document = orjson.loads(objects.read(task.constraints_uri))
+    except ObjectError as error:
+        raise JobFailed(f"Cannot read the baseline constraints (ConstraintsResource): {error}") from None
+    except orjson.JSONDecodeError as error:
+        raise JobFailed(f"The baseline constraints {task.constraints_uri} are not JSON: {error}") from None
+    shap = document.get("explanations", {}).get("kernel_shap") if isinstance(document, dict) else None
+    if not isinstance(shap, dict) or not all(isinstance(v, dict) and "global_shap_values" in v for v in shap.values()):
+        raise JobFailed(f"The baseline constraints {task.constraints_uri} have no explanations.kernel_shap.<label>."
+                        "global_shap_values: use the analysis.json of a Clarify explainability baselining job.")
+    result: dict[str, Any] = document
+    return result
+
+
+def _excluded(source: Source) -> list[str | int]:
+    text = source.exclude_features_attribute or ""
+    return [int(item) if item.isdigit() else item for item in (part.strip() for part in text.split(",")) if item]
+
+
+def _in_window(uri: str, task: Task) -> bool:
+    """Whether an object's hour folder (…/yyyy/mm/dd/hh/…) overlaps the window; keys without one count."""
+    found = _HOUR_PATH.search(uri)
+    if found is None:
+        return True
+    year, month, day, hour_of_day = (int(g) for g in found.groups())
+    hour = datetime.datetime(year, month, day, hour_of_day, tzinfo=datetime.UTC)
+    return hour < task.end and hour + datetime.timedelta(hours=1) > task.start
+
+
+def _data(task: Task, config: AnalysisConfig, objects: Objects, log: _Log) -> Table:
+    source = task.source
+    try:
+        uris = [uri for uri in objects.list(source.uri) if _in_window(uri, task)]
+    except ObjectError as error:
+        raise JobFailed(f"Cannot list the job's input: {error}") from None
+    window = f"from {_iso(task.start)} to {_iso(task.end)}"
+    try:
+        if source.dataset_format is None:
+            captured = capture.Captured()
+            for uri in uris:
+                capture.collect(captured, objects.read(uri), uri, task.start, task.end)
+            log(f"capture files={len(uris)} records={captured.records} outside_window={captured.outside}")
+            if captured.records == 0:
+                raise JobFailed(NO_DATA, f"{NO_DATA}: no captured requests {window} under {source.uri} "
+                                         f"({len(uris)} capture files looked at). Send traffic to the endpoint with "
+                                         "data capture enabled, or widen the window (StartTimeOffset/EndTimeOffset).")
+            table = capture.table(captured, source=source.uri, headers=config.headers, features=config.features,
+                                  excluded=_excluded(source))
+        else:
+            table = _batch(uris, source.dataset_format, config, objects, task)
+    except (DataError, ObjectError) as error:
+        raise JobFailed(str(error)) from None
+    if len(table.values) == 0:
+        raise JobFailed(NO_DATA, f"{NO_DATA}: no records {window} under {source.uri}.")
+    return table
+
+
+def _batch(uris: list[str], fmt: dict[str, Any], config: AnalysisConfig, objects: Objects, task: Task) -> Table:
+    source = task.source
+    if not uris:
+        raise JobFailed(NO_DATA, f"{NO_DATA}: no batch transform output under {source.uri} from {_iso(task.start)} "
+                                 f"to {_iso(task.end)}.")
+    if "Csv" in fmt:
+        kind = "text/csv"
+        headers = None if (fmt["Csv"] or {}).get("Header") else config.headers
+    elif "Json" in fmt:
+        kind = "application/jsonlines" if (fmt["Json"] or {}).get("Line") else "application/json"
+        headers = config.headers
+    else:
+        kind, headers = "application/x-parquet", None
+    tables = [read(objects.read(uri), kind, source=uri, headers=headers, features=config.features,
+                   excluded=_excluded(source)) for uri in uris]
+    columns = tables[0].columns
+    values = np.concatenate([t.values for t in tables]) if len(tables) > 1 else tables[0].values
+    wanted = [h for h in config.headers or [] if h != config.label]
+    if wanted and columns != wanted:  # outputs carry more than the features (labels, predictions): keep those
+        missing = [h for h in wanted if h not in columns]
+        if missing:
+            raise JobFailed(f"{uris[0]}: no column {missing[0]!r} of the config's headers; columns are {columns}")
+        values = values[:, [columns.index(h) for h in wanted]]
+        columns = wanted
+    return Table(columns, values)
+
+
+def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,
+             log: _Log) -> tuple[Explanation, float]:
+    if config.shap.seed is None:  # every part must draw the same coalitions
+        seed = int(np.random.default_rng().integers(2**31))
+        config = dataclasses.replace(config, shap=dataclasses.replace(config.shap, seed=seed))
+    try:
+        background = background_of(config, table, objects.read)
+    except (ConfigError, DataError, ObjectError) as error:
+        raise JobFailed(str(error)) from None
+    parts = max(1, min(task.instance_count, len(table.values)))
+    log(f"explain rows={len(table.values)} instances={parts} background_rows={len(background[0])}")
+    if parts == 1:
+        return _explain_part(task, config, table, background)
+    chunks = np.array_split(np.arange(len(table.values)), parts)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(parts, initializer=die_with_parent) as pool:
+        results = pool.starmap(_explain_part, [(task, config, Table(table.columns, table.values[c]), background)
+                                               for c in chunks])
+    return merge([explanation for explanation, _ in results]), sum(seconds for _, seconds in results)
+
+
+def _explain_part(task: Task, config: AnalysisConfig, table: Table, background: Background
+                  ) -> tuple[Explanation, float]:
+    """Explain `table` with a private copy of the model; returns the explanation and the model's seconds."""
+    try:
+        served = shadow.load(task.model)
+    except (runtimes.LoadError, runtimes.UnsupportedImage) as error:
+        raise JobFailed(f"Cannot load the model of {task.model_label}: {error}") from None
+    predictor, spent = _timed(shadow.predictor(served, config.predictor, task.model_label))
+    by_index = not isinstance(config.predictor.probability, str) or config.predictor.probability.isdigit()
+    if not by_index:  # the predictor applied the JMESPath already
+        config = dataclasses.replace(config, predictor=dataclasses.replace(config.predictor, probability=None))
+    memory = max(64, task.memory_mb // max(1, task.instance_count))
+    try:
+        explanation = explain(config, table, predictor, memory_mb=memory, background=background)
+    except (ModelError, ConfigError, DataError) as error:
+        raise JobFailed(f"The model of {task.model_label} failed: {error}") from None
+    except (ValueError, TypeError) as error:  # the model choked on the rows (wrong width, wrong types)
+        raise JobFailed(f"The model of {task.model_label} failed on the captured rows "
+                        f"({len(table.columns)} features {table.columns[:5]}...): {type(error).__name__}: {error}"
+                        ) from None
+    return explanation, spent()
+
+
+def _timed(predictor: Predictor) -> tuple[Predictor, Callable[[], float]]:
+    spent = [0.0]
+    lock = threading.Lock()
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return predictor(rows)
+        finally:
+            with lock:
+                spent[0] += time.perf_counter() - started
+
+    return predict, lambda: spent[0]
+
+
+def _write(task: Task, objects: Objects, explanation: Explanation, config: AnalysisConfig, live: dict[str, Any],
+           violations: list[dict[str, str]]) -> None:
+    files: dict[str, bytes] = {
+        "analysis.json": orjson.dumps(live, option=orjson.OPT_INDENT_2),
+        "report.html": report.render(explanation, {"job": task.job_name, "rows": len(explanation.local)}).encode(),
+    }
+    if violations:
+        files["constraint_violations.json"] = orjson.dumps({"version": "1.0", "violations": violations},
+                                                           option=orjson.OPT_INDENT_2)
+    if config.shap.save_local_shap_values:
+        files["explanations_shap/out.csv"] = explanation.local_csv().encode()
+    if task.environment.get("publish_cloudwatch_metrics", "Enabled") != "Disabled":
+        files["cloudwatch_metrics.jsonl"] = _metrics(task, live)
+    try:
+        for name, content in files.items():
+            objects.write(_join(task.output_uri, name), content)
+    except ObjectError as error:
+        raise JobFailed(f"Cannot write the outputs (MonitoringOutputs): {error}") from None
+
+
+def _metrics(task: Task, live: dict[str, Any]) -> bytes:
+    """The metrics Clarify publishes to CloudWatch, one JSON object per line as a monitoring container writes
+    them for the service to publish (clarimon publishes nowhere; they are kept with the outputs)."""
+    stamp = time.time()
+    lines = []
+    for label, values in live["explanations"]["kernel_shap"].items():
+        base = [{"Name": k, "Value": v} for k, v in task.dimensions.items()]
+        base += [{"Name": "ExplainabilityMethod", "Value": "KernelShap"}, {"Name": "Label", "Value": label}]
+        for feature, value in values["global_shap_values"].items():
+            lines.append({"MetricName": f"feature_{feature}", "Timestamp": stamp, "Value": value,
+                          "Dimensions": [*base, {"Name": "ValueType", "Value": "GlobalShapValues"}]})
+        lines.append({"MetricName": "ExpectedValue", "Timestamp": stamp, "Value": values["expected_value"],
+                      "Dimensions": [*base, {"Name": "ValueType", "Value": "ExpectedValue"}]})
+    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
+
+
+def die_with_parent() -> None:
+    """Exit when the parent process dies (a killed server must not leave jobs running)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="clarimon-watchdog").start()
+
+
+def _join(uri: str, name: str) -> str:
+    return f"{uri.rstrip('/')}/{name}"
+
+
+def _iso(moment: datetime.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,176 @@
+"""Processing jobs run in worker processes off the API process, at most `concurrency` at once.
+
+Each job gets a spawned process (non-daemonic, so that `InstanceCount` > 1 can split it further) that exits
+when this process dies. The runner renews the leases of its jobs, ends a job past its MaxRuntimeInSeconds
+or asked to stop, and records how each one ended.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from clarimon.control import runs
+from clarimon.control.context import Services
+from clarimon.errors import ServiceError
+from clarimon.jobs import execution
+from clarimon.jobs.execution import Outcome, Task
+from clarimon.serving.artifacts import ArtifactError
+from clarimon.store import executions
+
+log = logging.getLogger("clarimon.runner")
+
+POLL_SECONDS = 0.25
+
+
+@dataclass
+class _Running:
+    arn: str
+    started: float = field(default_factory=time.monotonic)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+class Runner:
+    def __init__(self, services: Services, owner: str, *, concurrency: int, lease_seconds: float) -> None:
+        self.services = services
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self._slots = threading.Semaphore(max(1, concurrency))
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._heart = threading.Thread(target=self._beat, daemon=True, name="clarimon-heartbeat")
+        self._heart.start()
+
+    def submit(self, arn: str) -> None:
+        """Run the processing job `arn` (its lease is this runner's) when a slot is free."""
+        job = _Running(arn)
+        with self._lock:
+            self._running[arn] = job
+        thread = threading.Thread(target=self._run, args=(job,), daemon=True, name="clarimon-job")
+        self._threads.append(thread)
+        thread.start()
+
+    def close(self) -> None:
+        """Stop every job: each ends Failed, saying the server stopped."""
+        self._closing.set()
+        with self._lock:
+            jobs = list(self._running.values())
+        for job in jobs:
+            job.stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._heart.join(timeout=5)
+
+    def _beat(self) -> None:
+        """Renew this runner's leases, and pass on stop requests, until closed."""
+        interval = max(0.2, min(self.lease_seconds / 3, 10.0))
+        while not self._closing.wait(interval):
+            try:
+                with self.services.store.transaction() as conn:
+                    executions.beat(conn, self.owner, time.time())
+                with self._lock:
+                    jobs = dict(self._running)
+                for arn in runs.stop_requested(self.services, list(jobs)):
+                    jobs[arn].stop.set()
+            except Exception:  # a database hiccup must not end the heartbeat; the next beat retries
+                log.exception("heartbeat failed owner=%s", self.owner)
+
+    def _run(self, job: _Running) -> None:
+        try:
+            with self._slots:
+                self._execute(job)
+        except Exception as error:  # never leave a job InProgress because of a bug here
+            log.exception("job crashed arn=%s", job.arn)
+            reason = f"InternalFailure: {type(error).__name__}: {error}"
+            runs.ended(self.services, job.arn, "Failed", reason, reason)
+        finally:
+            with self._lock:
+                self._running.pop(job.arn, None)
+
+    def _execute(self, job: _Running) -> None:
+        if job.stop.is_set() or self._closing.is_set():
+            self._end_stopped(job, 0.0)
+            return
+        try:
+            task = runs.task(self.services, job.arn)
+        except ServiceError as error:
+            runs.ended(self.services, job.arn, "Failed", error.message, error.message)
+            return
+        except (ArtifactError, OSError, ValueError) as error:
+            reason = f"Cannot prepare the model for the job: {error}"
+            runs.ended(self.services, job.arn, "Failed", reason, reason)
+            return
+        limit = runs.max_runtime(self.services, job.arn)
+        runs.started(self.services, job.arn)
+        log.info("job started arn=%s instances=%d max_runtime=%s", job.arn, task.instance_count, limit)
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(task, sender), daemon=False, name="clarimon-execution")
+        process.start()
+        sender.close()
+        started = time.monotonic()
+        outcome: Outcome | None = None
+        while outcome is None:
+            if receiver.poll(POLL_SECONDS):
+                try:
+                    outcome = receiver.recv()
+                except EOFError:
+                    break  # the process died without an answer
+            elif not process.is_alive():
+                if receiver.poll(0):
+                    continue
+                break
+            elif time.monotonic() - started > limit or job.stop.is_set():
+                break
+        _end(process)
+        elapsed = time.monotonic() - started
+        if outcome is not None:
+            failed = outcome.status == "Failed"
+            runs.ended(self.services, job.arn, "Failed" if failed else "Completed", outcome.exit_message,
+                       outcome.failure_reason, outcome.status)
+            log.info("job timings arn=%s rows=%d %s", job.arn, outcome.rows,
+                     " ".join(f"{k}={v:.3f}" for k, v in outcome.timings.items()))
+        elif elapsed > limit:
+            message = (f"MaxRuntimeExceeded: the job ran past StoppingCondition.MaxRuntimeInSeconds ({limit:g} s) "
+                       "and was stopped.")
+            runs.ended(self.services, job.arn, "Stopped", message, message)
+        elif job.stop.is_set():
+            self._end_stopped(job, elapsed)
+        else:
+            reason = f"The job's process ended unexpectedly (exit code {process.exitcode}); see the server's log."
+            runs.ended(self.services, job.arn, "Failed", reason, reason)
+
+    def _end_stopped(self, job: _Running, elapsed: float) -> None:
+        if self._closing.is_set():  # a clean stop of the server: the job will not come back
+            reason = "The server stopped while the job ran; clarimon does not retry it."
+            runs.ended(self.services, job.arn, "Failed", reason, reason)
+        else:
+            runs.ended(self.services, job.arn, "Stopped", f"Stopped on request after {elapsed:.1f} s.", None)
+
+
+def _child(task: Task, sender: Connection) -> None:
+    execution.die_with_parent()
+    try:
+        outcome = execution.run(task)
+    except Exception as error:  # a bug, not the user's input: say so rather than hang the parent
+        detail = "".join(traceback.format_exception_only(error)).strip()
+        outcome = Outcome("Failed", f"InternalFailure: {detail}", f"InternalFailure: {detail}")
+    sender.send(outcome)
+    sender.close()
+
+
+def _end(process: Any) -> None:
+    if process.is_alive():
+        process.terminate()
+        process.join(timeout=10)
+    if process.is_alive():
+        process.kill()
+    process.join(timeout=10)

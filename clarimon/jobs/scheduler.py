@@ -1,0 +1,63 @@
+"""The scheduler: a thread that turns schedules' due times into executions and hands them to the runner.
+
+Every `interval` seconds it ends the jobs of servers that died (stale leases), then claims each schedule's due
+time; a claim is a unique row, so with several servers on one database each time runs once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+
+from clarimon.control import runs
+from clarimon.control.context import Services
+from clarimon.jobs.runner import Runner
+
+log = logging.getLogger("clarimon.scheduler")
+
+
+def owner_id() -> str:
+    """This server process's name on its leases: host, pid and a nonce (pids are reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Scheduler:
+    def __init__(self, services: Services, *, interval: float, lease_seconds: float, concurrency: int) -> None:
+        self.services = services
+        self.interval = interval
+        self.lease_seconds = lease_seconds
+        self.runner = Runner(services, owner_id(), concurrency=concurrency, lease_seconds=lease_seconds)
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="clarimon-scheduler")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closing.set()
+        self._thread.join(timeout=30)
+        self.runner.close()
+
+    def tick(self) -> int:
+        """One round: fail what dead servers left running, start what is due; returns how many started."""
+        failed = runs.fail_stale(self.services, self.lease_seconds)
+        if failed:
+            log.warning("jobs of stopped servers ended Failed count=%d", failed)
+        started = 0
+        for item in runs.due(self.services, self.services.clock()):
+            arn = runs.claim(self.services, self.runner.owner, item)
+            if arn is not None:
+                self.runner.submit(arn)
+                started += 1
+        return started
+
+    def _loop(self) -> None:
+        while not self._closing.is_set():
+            try:
+                self.tick()
+            except Exception:  # the database may be briefly away: keep scheduling
+                log.exception("scheduler tick failed")
+            self._closing.wait(self.interval)
