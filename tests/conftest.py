@@ -49,9 +49,16 @@ def make_server(backend: str, tmp_path: Path) -> Iterator[ServerFactory]:
     with ExitStack() as stack:
         servers: list[Server] = []
 
-        def make(*extra_args: str) -> Server:
+        def make(*extra_args: str, share: Server | None = None) -> Server:
+            """`share`: a server whose database and object folder this one uses too (a second replica)."""
             home = tmp_path / f"server{len(servers)}"
-            server = Server(home, database_url(stack, backend, home), list(extra_args))
+            if share is None:
+                url = database_url(stack, backend, home)
+            else:
+                url = share.database_url
+                home.mkdir(parents=True)
+                (home / "s3").symlink_to(share.home / "s3", target_is_directory=True)
+            server = Server(home, url, list(extra_args))
             servers.append(server)
             return server.start()
 

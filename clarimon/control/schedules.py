@@ -56,7 +56,10 @@ def _check(ctx: Context, request: Request) -> None:
     if not config.get("MonitoringJobDefinitionName"):
         raise ValidationException("MonitoringScheduleConfig.MonitoringJobDefinitionName is required for "
                                   f"{MONITORING_TYPE} schedules.")
-    job_definitions.FAMILY.get(ctx, config["MonitoringJobDefinitionName"])  # Could not find job definition
+    try:
+        job_definitions.FAMILY.get(ctx, config["MonitoringJobDefinitionName"])
+    except ResourceNotFound as missing:  # Create/UpdateMonitoringSchedule declare no ResourceNotFound for it
+        raise ValidationException(missing.message) from None
     timing(config)
 
 

@@ -55,9 +55,10 @@ def fitted() -> LogisticRegression:
     return LogisticRegression(max_iter=5000).fit(X, Y)
 
 
-def deploy_sklearn(server: Server, client: Any, tmp_path: Path, fitted: LogisticRegression, name: str) -> None:
+def deploy_sklearn(server: Server, client: Any, tmp_path: Path, fitted: LogisticRegression, name: str,
+                   entry_point: str = ENTRY_POINT) -> None:
     joblib.dump(fitted, tmp_path / "model.joblib")
-    (tmp_path / "inference.py").write_text(ENTRY_POINT)
+    (tmp_path / "inference.py").write_text(entry_point)
     archive = package(tmp_path / "model.joblib", "sklearn", tmp_path / "inference.py")
     LocalObjects(server.home / "s3").write(f"s3://bucket/models/{name}/model.tar.gz", archive)
     client.create_model(**model(name, image=SKLEARN))

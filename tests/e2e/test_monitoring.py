@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from sklearn.linear_model import LogisticRegression
 
 from clarimon.engine import explain
 from clarimon.objects import LocalObjects
-from tests.documents import minimal_definition
+from tests.documents import PROBABILITY_ENTRY_POINT, minimal_definition
 from tests.e2e.test_endpoints import X, csv, deploy_sklearn, fitted, runtime, wait_for  # noqa: F401 (fixture)
+from tests.e2e.test_job_definitions import error_of
 from tests.servers import Server
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +32,16 @@ CONFIG: dict[str, Any] = {
                   "content_type": "text/csv", "accept_type": "text/csv", "probability": 1},
     "headers": FEATURES,
 }
+# The endpoint's traffic (one row per request) is served at once; the explainer's batches take two minutes.
+SLOW_ENTRY_POINT = PROBABILITY_ENTRY_POINT + textwrap.dedent('''
+    import time
+
+
+    def predict_fn(data, model):
+        if len(data) > 1:
+            time.sleep(120)
+        return model.predict_proba(data)
+''')
 
 
 class Clock:
@@ -50,9 +62,10 @@ def serve(make_server: Any, tmp_path: Path, *extra: str) -> tuple[Server, Clock]
     return server, clock
 
 
-def prepare(server: Server, client: Any, tmp_path: Path, model: LogisticRegression, name: str) -> None:
+def prepare(server: Server, client: Any, tmp_path: Path, model: LogisticRegression, name: str,
+            entry_point: str = PROBABILITY_ENTRY_POINT) -> None:
     """Deploy the model with capture, write the analysis config and the baseline constraints."""
-    deploy_sklearn(server, client, tmp_path, model, name)
+    deploy_sklearn(server, client, tmp_path, model, name, entry_point)
     assert wait_for(client, name)["EndpointStatus"] == "InService"
     objects = LocalObjects(server.home / "s3")
     objects.write(f"s3://bucket/{name}/analysis_config.json", orjson.dumps(CONFIG))
@@ -96,6 +109,22 @@ def executions(client: Any, schedule_name: str, count: int, timeout: float = 120
         if time.monotonic() > deadline:
             raise AssertionError(f"{schedule_name}: {found}")
         time.sleep(0.2)
+
+
+def in_progress(client: Any, schedule_name: str, timeout: float = 60) -> dict[str, Any]:
+    """The schedule's first execution, once it runs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = client.list_monitoring_executions(MonitoringScheduleName=schedule_name)["MonitoringExecutionSummaries"]
+        if found and found[0]["MonitoringExecutionStatus"] == "InProgress":
+            return dict(found[0])
+        assert not found or found[0]["MonitoringExecutionStatus"] == "Pending", found
+        time.sleep(0.1)
+    raise AssertionError(f"{schedule_name} did not start")
+
+
+def job_name(execution: dict[str, Any]) -> str:
+    return str(execution["ProcessingJobArn"].split("/")[-1])
 
 
 def utc(text: str) -> datetime.datetime:
@@ -171,3 +200,96 @@ def test_schedules_explain_traffic_and_report_drift(make_server: Any, region: st
     client.delete_monitoring_schedule(MonitoringScheduleName="churn-now")
     client.delete_model_explainability_job_definition(JobDefinitionName="churn-def")
     assert len(executions(client, "churn-hourly", 3)) == 3  # the history stays
+
+
+def test_runtime_limit_and_stop_requests_end_jobs_stopped(make_server: Any, region: str, tmp_path: Path,
+                                                          fitted: LogisticRegression) -> None:  # noqa: F811
+    server, clock = serve(make_server, tmp_path)
+    client = server.client(region)
+    prepare(server, client, tmp_path, fitted, "slow", SLOW_ENTRY_POINT)
+    send(server, region, "slow", X[100:120])
+    client.create_model_explainability_job_definition(**definition(
+        "limited", "slow", StoppingCondition={"MaxRuntimeInSeconds": 3}))
+    client.create_model_explainability_job_definition(**definition("unlimited", "slow"))
+    clock.set("2026-11-25T06:40:00Z")
+    window = {"DataAnalysisStartTime": "-PT1H", "DataAnalysisEndTime": "-PT0H"}
+    schedule(client, "limited-now", "limited", "NOW", **window)
+    schedule(client, "stopped-now", "unlimited", "NOW", **window)
+
+    running = in_progress(client, "stopped-now")
+    client.stop_processing_job(ProcessingJobName=job_name(running))
+    status = client.describe_processing_job(ProcessingJobName=job_name(running))["ProcessingJobStatus"]
+    assert status in ("Stopping", "Stopped")
+    [stopped] = executions(client, "stopped-now", 1)
+    assert stopped["MonitoringExecutionStatus"] == "Stopped", stopped
+    job = client.describe_processing_job(ProcessingJobName=job_name(stopped))
+    assert job["ProcessingJobStatus"] == "Stopped" and job["ExitMessage"].startswith("Stopped on request after")
+    assert job["ProcessingEndTime"] >= job["ProcessingStartTime"]
+    assert error_of(client.stop_processing_job, ProcessingJobName=job_name(stopped))[0] == "ValidationException"
+
+    [limited] = executions(client, "limited-now", 1)
+    assert limited["MonitoringExecutionStatus"] == "Stopped", limited
+    job = client.describe_processing_job(ProcessingJobName=job_name(limited))
+    assert job["ProcessingJobStatus"] == "Stopped"
+    assert job["ExitMessage"].startswith("MaxRuntimeExceeded: the job ran past StoppingCondition.MaxRuntimeInSeconds")
+    assert job["StoppingCondition"] == {"MaxRuntimeInSeconds": 3}
+    assert (job["ProcessingEndTime"] - job["ProcessingStartTime"]).total_seconds() < 60  # not the model's 120 s
+
+
+def test_restart_fails_cut_off_jobs_and_marks_missed_times(make_server: Any, region: str, tmp_path: Path,
+                                                           fitted: LogisticRegression) -> None:  # noqa: F811
+    server, clock = serve(make_server, tmp_path)
+    client = server.client(region)
+    prepare(server, client, tmp_path, fitted, "slow", SLOW_ENTRY_POINT)
+    send(server, region, "slow", X[100:120])
+    client.create_model_explainability_job_definition(**definition("slow-def", "slow"))
+    clock.set("2026-11-25T06:40:00Z")
+    schedule(client, "cut-now", "slow-def", "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H")
+    schedule(client, "hourly", "slow-def", "cron(0 * ? * * *)")
+    running = in_progress(client, "cut-now")
+
+    server.kill()  # mid-execution, as in a crash
+    clock.set("2026-11-25T09:30:00Z")  # down from 06:40 to 09:30: 07:00, 08:00 and 09:00 pass unseen
+    server.start()
+    client = server.client(region)
+    [cut] = executions(client, "cut-now", 1, timeout=60)
+    assert cut["ProcessingJobArn"] == running["ProcessingJobArn"]
+    assert cut["MonitoringExecutionStatus"] == "Failed", cut
+    assert "The server running this job stopped before the job finished" in cut["FailureReason"]
+    job = client.describe_processing_job(ProcessingJobName=job_name(cut))
+    assert (job["ProcessingJobStatus"], job["FailureReason"]) == ("Failed", cut["FailureReason"])
+
+    hourly = executions(client, "hourly", 3)
+    assert [e["ScheduledTime"] for e in hourly] == [utc(f"2026-11-25T0{h}:00:00Z") for h in (7, 8, 9)]
+    assert [e["MonitoringExecutionStatus"] for e in hourly] == ["Failed"] * 3
+    assert hourly[0]["FailureReason"].startswith("Missed: clarimon was not running at the scheduled time "
+                                                 "2026-11-25T07:00:00Z")
+    assert "ProcessingJobArn" not in hourly[0] and "ProcessingJobArn" not in hourly[1]
+    assert hourly[2]["FailureReason"] == "Job inputs had no data"  # 09:00 ran, over 08:00-09:00
+    assert len(executions(client, "cut-now", 1)) == 1  # NOW does not run again after the restart
+
+
+def test_two_servers_on_one_database_run_each_time_once(make_server: Any, region: str, tmp_path: Path,
+                                                        fitted: LogisticRegression) -> None:  # noqa: F811
+    server, clock = serve(make_server, tmp_path, "--scheduler-seconds", "0.05")
+    other = make_server(*server.extra_args, share=server)
+    client = server.client(region)
+    prepare(server, client, tmp_path, fitted, "churn")
+    send(server, region, "churn", X[100:150])  # captured at 06:30
+    client.create_model_explainability_job_definition(**definition("churn-def", "churn"))
+    for name in ("hourly", "hourly-too"):
+        schedule(client, name, "churn-def", "cron(0 * ? * * *)")
+    for hour in (7, 8, 9):
+        clock.set(f"2026-11-25T0{hour}:00:01Z")
+        executions(client, "hourly", hour - 6)
+        executions(client, "hourly-too", hour - 6)
+
+    found = [e for name in ("hourly", "hourly-too") for e in executions(other.client(region), name, 3)]
+    assert [e["ScheduledTime"].hour for e in found] == [7, 8, 9] * 2
+    assert [e["MonitoringExecutionStatus"] for e in found] == ["Completed", "Failed", "Failed"] * 2
+    listed = client.list_processing_jobs(MaxResults=100)["ProcessingJobSummaries"]
+    assert sorted(j["ProcessingJobArn"] for j in listed) == sorted(e["ProcessingJobArn"] for e in found)
+    completed = client.list_processing_jobs(StatusEquals="Completed", SortBy="Name", SortOrder="Ascending")
+    assert [j["ProcessingJobName"] for j in completed["ProcessingJobSummaries"]] == sorted(
+        job_name(e) for e in found if e["MonitoringExecutionStatus"] == "Completed")
+    assert all(j["ProcessingJobName"].startswith("model-monitoring-202611250") for j in listed)

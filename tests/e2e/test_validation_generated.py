@@ -194,16 +194,49 @@ def base_requests(arn: str) -> dict[str, list[dict[str, Any]]]:
         "ListEndpoints": [{"SortBy": "Status", "SortOrder": "Ascending", "NextToken": "", "MaxResults": 10,
                            "NameContains": "gen", "CreationTimeBefore": 2e9, "CreationTimeAfter": 1e9,
                            "LastModifiedTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9, "StatusEquals": "InService"}],
+        "CreateMonitoringSchedule": [{"MonitoringScheduleName": "generated", "MonitoringScheduleConfig": SCHEDULE,
+                                      "Tags": [{"Key": "k", "Value": "v"}]}],
+        "UpdateMonitoringSchedule": [{"MonitoringScheduleName": "generated", "MonitoringScheduleConfig": SCHEDULE}],
+        "DescribeMonitoringSchedule": [{"MonitoringScheduleName": "generated"}],
+        "StartMonitoringSchedule": [{"MonitoringScheduleName": "generated"}],
+        "StopMonitoringSchedule": [{"MonitoringScheduleName": "generated"}],
+        "DeleteMonitoringSchedule": [{"MonitoringScheduleName": "generated"}],
+        "ListMonitoringSchedules": [{"EndpointName": "churn-endpoint", "SortBy": "Name", "SortOrder": "Ascending",
+                                     "NextToken": "", "MaxResults": 10, "NameContains": "gen",
+                                     "CreationTimeBefore": 2e9, "CreationTimeAfter": 1e9,
+                                     "LastModifiedTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9,
+                                     "StatusEquals": "Scheduled", "MonitoringJobDefinitionName": "tag-target",
+                                     "MonitoringTypeEquals": "ModelExplainability"}],
+        "ListMonitoringExecutions": [{"MonitoringScheduleName": "generated", "EndpointName": "churn-endpoint",
+                                      "SortBy": "Status", "SortOrder": "Ascending", "NextToken": "", "MaxResults": 10,
+                                      "ScheduledTimeBefore": 2e9, "ScheduledTimeAfter": 1e9,
+                                      "CreationTimeBefore": 2e9, "CreationTimeAfter": 1e9,
+                                      "LastModifiedTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9,
+                                      "StatusEquals": "Completed", "MonitoringJobDefinitionName": "tag-target",
+                                      "MonitoringTypeEquals": "ModelExplainability"}],
+        "DescribeProcessingJob": [{"ProcessingJobName": "generated"}],
+        "StopProcessingJob": [{"ProcessingJobName": "generated"}],
+        "ListProcessingJobs": [{"CreationTimeAfter": 1e9, "CreationTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9,
+                                "LastModifiedTimeBefore": 2e9, "NameContains": "gen", "StatusEquals": "Completed",
+                                "SortBy": "Name", "SortOrder": "Ascending", "NextToken": "", "MaxResults": 10}],
     }
 
 
+SCHEDULE = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)", "DataAnalysisStartTime": "-PT1H",
+                               "DataAnalysisEndTime": "-PT0H"},
+            "MonitoringJobDefinitionName": "tag-target", "MonitoringType": "ModelExplainability"}
+
+
 # Operations whose base requests name every member of the input shape: there, every constraint the model
-# declares must be reached. (CreateModel's and CreateEndpointConfig's shapes are far larger than monitoring
-# uses; their bases hold what it uses, and every constraint those reach is checked.)
+# declares must be reached. (CreateModel's, CreateEndpointConfig's and the schedules' shapes are far larger than
+# monitoring uses; their bases hold what it uses, and every constraint those reach is checked.)
 COMPLETE = {"CreateModelExplainabilityJobDefinition", "DescribeModelExplainabilityJobDefinition",
             "DeleteModelExplainabilityJobDefinition", "ListModelExplainabilityJobDefinitions", "AddTags",
             "ListTags", "DeleteTags", "DescribeModel", "DeleteModel", "ListModels", "DescribeEndpointConfig",
-            "DeleteEndpointConfig", "ListEndpointConfigs", "DescribeEndpoint", "DeleteEndpoint", "ListEndpoints"}
+            "DeleteEndpointConfig", "ListEndpointConfigs", "DescribeEndpoint", "DeleteEndpoint", "ListEndpoints",
+            "DescribeMonitoringSchedule", "StartMonitoringSchedule", "StopMonitoringSchedule",
+            "DeleteMonitoringSchedule", "ListMonitoringSchedules", "ListMonitoringExecutions",
+            "DescribeProcessingJob", "StopProcessingJob", "ListProcessingJobs"}
 
 
 def snake(name: str) -> str:
@@ -245,6 +278,7 @@ def test_every_constraint_is_enforced_with_its_path(shared_server: Server, regio
     assert [m["ModelName"] for m in checked.list_models()["Models"]] == ["tag-target-model"]
     assert checked.list_endpoint_configs()["EndpointConfigs"] == []
     assert checked.list_endpoints()["Endpoints"] == []
+    assert checked.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []
     assert checked.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "keep", "Value": "1"}]
 
     missing = declared - covered
