@@ -275,7 +275,8 @@ def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,
     if parts == 1:
         return _explain_part(task, config, table, background)
     chunks = np.array_split(np.arange(len(table.values)), parts)
-    context = multiprocessing.get_context("spawn")
+    # Forked where the platform can: the parts start with this process's imports and warm kernel.
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
     with context.Pool(parts, initializer=die_with_parent) as pool:
         results = pool.starmap(_explain_part, [(task, config, Table(table.columns, table.values[c]), background)
                                                for c in chunks])
