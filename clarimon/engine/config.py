@@ -100,7 +100,9 @@ def parse(document: Any, source: str = "analysis config") -> AnalysisConfig:
         predictor=PredictorConfig(
             content_type=predictor.get("content_type"),
             accept_type=predictor.get("accept_type"),
-            probability=predictor.get("probability"),
+            # For explanations the scores are at `probability`, or at `label` where the SDK puts an integer or
+            # JMESPath `model_scores` (ModelConfig with model_scores=1 writes {"label": 1}).
+            probability=predictor.get("probability", predictor.get("label")),
             label=predictor.get("label"),
             label_headers=_strings(predictor, "label_headers", source, "predictor."),
             content_template=predictor.get("content_template"),
