@@ -40,6 +40,7 @@ SAGEMAKER: dict[str, Operation] = {
     "StopMonitoringSchedule": schedules.stop,
     "DeleteMonitoringSchedule": schedules.delete,
     "ListMonitoringExecutions": executions.list_,
+    "CreateProcessingJob": processing_jobs.create,
     "DescribeProcessingJob": processing_jobs.describe,
     "ListProcessingJobs": processing_jobs.list_,
     "StopProcessingJob": processing_jobs.stop,

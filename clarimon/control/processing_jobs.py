@@ -1,7 +1,10 @@
-"""Processing jobs: Describe, List and Stop, and the transitions the runner makes.
+"""Processing jobs: Create, Describe, List and Stop, and the transitions the runner makes.
 
 A processing job is InProgress from its creation, then Completed, Failed or Stopped (Stopping while a stop is
-asked for and the job's process has not yet ended). A monitoring execution runs as one.
+asked for and the job's process has not yet ended). A monitoring execution runs as one; CreateProcessingJob
+runs SageMaker Clarify's processing image (matched by repository name, any account and region): a job of any
+other image is created Failed, saying what clarimon runs. A created job waits, InProgress and without a lease,
+until a server's scheduler takes it.
 """
 
 from __future__ import annotations
@@ -10,14 +13,21 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from clarimon.control import arns, tagging
 from clarimon.control.context import Context, Request, Response
 from clarimon.control.families import Family
 from clarimon.errors import ValidationException
+from clarimon.serving.runtimes import repository
 from clarimon.store import executions, resources
 from clarimon.store.resources import Resource
 
 KIND = "processing-job"
 RUNNING = ("InProgress", "Stopping")
+CLARIFY_REPOSITORY = "sagemaker-clarify-processing"
+# Where Clarify's container reads its inputs and writes its results (the SDK's SageMakerClarifyProcessor).
+CONFIG_PATH = "/opt/ml/processing/input/config"
+DATA_PATH = "/opt/ml/processing/input/data"
+OUTPUT_PATH = "/opt/ml/processing/output"
 
 
 def _summary(item: Resource) -> Response:
@@ -39,11 +49,45 @@ FAMILY = Family(
     summary=_summary,
     # moto's wording; SageMaker answers a missing job with ValidationException too.
     not_found=lambda name, arn: ValidationException(f"Could not find processing job '{arn}'."),
-    taken=lambda name, arn: ValidationException(f"Processing job {name} already exists."),
+    # SageMaker's words for a taken job name (its training jobs'; processing jobs' assumed the same).
+    taken=lambda name, arn: ValidationException(
+        f"Job name must be unique within an AWS account and region, and a job with this name already exists ({arn})"
+    ),
     status="InProgress",
 )
 
 list_ = FAMILY.list_
+
+
+def create(ctx: Context, request: Request) -> Response:
+    """A Clarify processing job, InProgress until a server runs it; any other image's job is created Failed."""
+    name = request["ProcessingJobName"]
+    arn = arns.arn(ctx, KIND, name)
+    tags = tagging.creation_tags(request)
+    now = ctx.now()
+    document: dict[str, Any] = {k: v for k, v in request.items() if k != "Tags"}
+    problem = unrunnable(request)
+    if problem is not None:
+        document.update(FailureReason=problem, ExitMessage=problem, ProcessingEndTime=now)
+    with ctx.store.transaction(conflict=FAMILY.taken(name, arn)) as conn:
+        resources.insert(conn, kind=KIND, account=ctx.account, region=ctx.region, name=name, arn=arn, now=now,
+                         document=document, tags=tags, status="Failed" if problem else "InProgress")
+    return {"ProcessingJobArn": arn}
+
+
+def unrunnable(request: Request) -> str | None:
+    """Why clarimon cannot run this job, or None: the image must be Clarify's, with its config input."""
+    image = request["AppSpecification"]["ImageUri"]
+    if repository(image) != CLARIFY_REPOSITORY:
+        return (f"ClientError: clarimon runs no containers: it runs SageMaker Clarify processing jobs (an ImageUri "
+                f"whose repository is {CLARIFY_REPOSITORY}), not {image}.")
+    paths = {(i.get("S3Input") or {}).get("LocalPath") for i in request.get("ProcessingInputs") or []}
+    if CONFIG_PATH not in paths:
+        return (f"ClientError: no ProcessingInput with LocalPath {CONFIG_PATH}: Clarify reads its "
+                "analysis_config.json there.")
+    if not (request.get("ProcessingOutputConfig") or {}).get("Outputs"):
+        return f"ClientError: no ProcessingOutputConfig output: Clarify writes its results from {OUTPUT_PATH}."
+    return None
 
 
 def describe(ctx: Context, request: Request) -> Response:

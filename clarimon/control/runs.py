@@ -173,6 +173,33 @@ def _constraints_uri(ctx: Context, baseline: dict[str, Any]) -> str | None:
     return None
 
 
+def queued(services: Services) -> list[str]:
+    """Created processing jobs no server has taken yet, oldest first; one asked to stop before it ran ends
+    Stopped here."""
+    waiting = []
+    with services.store.reading() as conn:
+        for job in resources.with_status(conn, processing_jobs.KIND, processing_jobs.RUNNING):
+            if RUN not in job.document and executions.lease_of(conn, job.arn) is None:
+                waiting.append(job)
+    for job in waiting:
+        if job.status == "Stopping":
+            ended(services, job.arn, "Stopped", "Stopped on request before it started.", None)
+    return [job.arn for job in waiting if job.status == "InProgress"]
+
+
+def take(services: Services, owner: str, arn: str) -> bool:
+    """Take a created job for this server (its lease); False when another server took it first."""
+    try:
+        with services.store.transaction() as conn:
+            job = resources.get(conn, arn, for_update=True)
+            if job is None or job.status != "InProgress":
+                return False
+            executions.take_lease(conn, arn, owner, time.time())
+    except ServiceError:  # the lease row exists: another server has it
+        return False
+    return True
+
+
 def task(services: Services, arn: str) -> Task:
     """What the job's process needs, with the endpoint's model unpacked (ServiceError or OSError if it cannot)."""
     with services.store.reading() as conn:
@@ -180,7 +207,9 @@ def task(services: Services, arn: str) -> Task:
     if job is None:
         raise ServiceError(f"processing job {arn} is gone")
     ctx = Context(job.account, job.region, services)
-    run = job.document[RUN]
+    run = job.document.get(RUN)
+    if run is None:
+        return _clarify_task(ctx, job)
     source_input = run["input"]
     endpoint = run["endpoint"]
     if endpoint:
@@ -211,13 +240,63 @@ def task(services: Services, arn: str) -> Task:
                 environment=dict(job.document.get("Environment") or {}), dimensions=dimensions)
 
 
-def _predictor_model(services: Services, config_uri: str) -> str:
-    """The model a batch transform input is explained with: the analysis config's predictor.model_name."""
+def _clarify_task(ctx: Context, job: Resource) -> Task:
+    """A Clarify processing job's task: its config and dataset inputs, its output, the model its predictor
+    names (`model_name`, or `endpoint_name`: that endpoint's model), loaded privately for the job."""
+    document = job.document
+    inputs = {i["S3Input"].get("LocalPath"): i["S3Input"]["S3Uri"]
+              for i in document.get("ProcessingInputs") or [] if i.get("S3Input")}
+    config_uri = _config_file(ctx.services, inputs[processing_jobs.CONFIG_PATH])
+    config = _analysis_config(ctx.services, config_uri)
+    data_uri = inputs.get(processing_jobs.DATA_PATH) or config.get("dataset_uri")
+    if not isinstance(data_uri, str) or not data_uri:
+        raise ServiceError(f"No ProcessingInput with LocalPath {processing_jobs.DATA_PATH} and no "
+                           f"dataset_uri in {config_uri}: there is no dataset to explain.")
+    outputs = document["ProcessingOutputConfig"]["Outputs"]
+    output = next((o for o in outputs if (o.get("S3Output") or {}).get("LocalPath") == processing_jobs.OUTPUT_PATH),
+                  outputs[0])
+    predictor = config.get("predictor") or {}
+    if predictor.get("model_name"):
+        spec, label = endpoints.model_spec_of(ctx, predictor["model_name"]), f'model "{predictor["model_name"]}"'
+    elif predictor.get("endpoint_name"):
+        spec, label = endpoints.model_spec(ctx, predictor["endpoint_name"]), f'endpoint "{predictor["endpoint_name"]}"'
+    else:
+        raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name (or "
+                           "endpoint_name): the model whose predictions are explained.")
+    settings = ctx.settings
+    return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
+                config_uri=config_uri, constraints_uri=None, output_uri=output["S3Output"]["S3Uri"].rstrip("/"),
+                start=None, end=None, source=Source(uri=data_uri, dataset=True), model=spec, model_label=label,
+                instance_count=int(document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
+                environment=dict(document.get("Environment") or {}), publish_metrics=False)
+
+
+def _config_file(services: Services, uri: str) -> str:
+    """The analysis config of an input: the object itself, or analysis_config.json under the prefix."""
+    if uri.endswith(".json"):
+        return uri
+    try:
+        found = [u for u in services.objects.list(uri) if u.endswith("/analysis_config.json")]
+    except ObjectError as error:
+        raise ServiceError(f"Cannot list the config input {uri}: {error}") from None
+    if not found:
+        raise ServiceError(f"No analysis_config.json under the config input {uri}.")
+    return found[0]
+
+
+def _analysis_config(services: Services, config_uri: str) -> dict[str, Any]:
     try:
         config = orjson.loads(services.objects.read(config_uri))
     except (ObjectError, orjson.JSONDecodeError) as error:
         raise ServiceError(f"Cannot read the analysis config {config_uri}: {error}") from None
-    name = (config.get("predictor") or {}).get("model_name") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise ServiceError(f"The analysis config {config_uri} is not a JSON object.")
+    return config
+
+
+def _predictor_model(services: Services, config_uri: str) -> str:
+    """The model a batch transform input is explained with: the analysis config's predictor.model_name."""
+    name = (_analysis_config(services, config_uri).get("predictor") or {}).get("model_name")
     if not isinstance(name, str) or not name:
         raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name, which a "
                            "BatchTransformInput needs: the model to explain the transform's records with.")
@@ -276,10 +355,10 @@ def fail_stale(services: Services, lease_seconds: float) -> int:
         stale = []
         for job in running:
             lease = executions.lease_of(conn, job.arn)
-            if lease is None or lease[1] < limit:
+            if lease is not None and lease[1] < limit:  # no lease: created, not yet taken (see `queued`)
                 stale.append((job.arn, lease))
     for arn, lease in stale:
-        when = _iso(_utc(lease[1])) if lease else "unknown"
+        when = _iso(_utc(lease[1]))
         reason = (f"The server running this job stopped before the job finished (its last heartbeat was at {when});"
                   " clarimon does not retry it: the next scheduled time runs as usual.")
         ended(services, arn, "Failed", reason, reason)

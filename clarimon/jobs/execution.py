@@ -41,10 +41,12 @@ _HOUR_PATH = regex.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
 @dataclass(frozen=True)
 class Source:
-    """Where the rows come from: an endpoint's data capture (`uri` = <destination>/<endpoint>/) or a batch
-    transform's output (`uri` = DataCapturedDestinationS3Uri with `dataset_format`), and the input's attributes."""
+    """Where the rows come from: an endpoint's data capture (`uri` = <destination>/<endpoint>/), a batch
+    transform's output (`uri` = DataCapturedDestinationS3Uri with `dataset_format`), or a Clarify job's dataset
+    (`dataset`: read as the analysis config's dataset_type, headers and label say), and the input's attributes."""
 
     uri: str
+    dataset: bool = False
     dataset_format: dict[str, Any] | None = None
     features_attribute: str | None = None
     inference_attribute: str | None = None
@@ -60,8 +62,8 @@ class Task:
     config_uri: str
     constraints_uri: str | None
     output_uri: str
-    start: datetime.datetime
-    end: datetime.datetime
+    start: datetime.datetime | None  # the analysis window; None for a Clarify job's dataset
+    end: datetime.datetime | None
     source: Source
     model: ModelSpec
     model_label: str  # names the model in messages: the endpoint, or the model
@@ -69,6 +71,7 @@ class Task:
     environment: dict[str, str] = field(default_factory=dict)
     dimensions: dict[str, str] = field(default_factory=dict)  # the metrics' Endpoint, MonitoringSchedule
     memory_mb: int = 1024
+    publish_metrics: bool = True  # a monitoring execution's metrics (cloudwatch_metrics.jsonl)
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ def run(task: Task) -> Outcome:
     os.environ.update(task.environment)  # the app specification's Environment, as the container would see it
     log, timer = _Log(), _Timer()
     objects = open_objects(Path(task.home), task.s3_endpoint_url)
-    log(f"job={task.job_name} window=[{_iso(task.start)}, {_iso(task.end)}) source={task.source.uri}")
+    window = f" window=[{_iso(task.start)}, {_iso(task.end)})" if task.start and task.end else ""
+    log(f"job={task.job_name}{window} source={task.source.uri}")
     try:
         outcome = _run(task, objects, log, timer)
     except JobFailed as failure:
@@ -199,7 +203,7 @@ def _excluded(source: Source) -> list[str | int]:
 def _in_window(uri: str, task: Task) -> bool:
     """Whether an object's hour folder (…/yyyy/mm/dd/hh/…) overlaps the window; keys without one count."""
     found = _HOUR_PATH.search(uri)
-    if found is None:
+    if found is None or task.start is None or task.end is None:
         return True
     year, month, day, hour_of_day = (int(g) for g in found.groups())
     hour = datetime.datetime(year, month, day, hour_of_day, tzinfo=datetime.UTC)
@@ -212,6 +216,10 @@ def _data(task: Task, config: AnalysisConfig, objects: Objects, log: _Log) -> Ta
         uris = [uri for uri in objects.list(source.uri) if _in_window(uri, task)]
     except ObjectError as error:
         raise JobFailed(f"Cannot list the job's input: {error}") from None
+    if source.dataset:
+        return _dataset(uris, config, source.uri, objects)
+    if task.start is None or task.end is None:
+        raise JobFailed(f"{source.uri}: a capture or batch transform input needs an analysis window")
     window = f"from {_iso(task.start)} to {_iso(task.end)}"
     try:
         if source.dataset_format is None:
@@ -226,7 +234,7 @@ def _data(task: Task, config: AnalysisConfig, objects: Objects, log: _Log) -> Ta
             table = capture.table(captured, source=source.uri, headers=config.headers, features=config.features,
                                   excluded=_excluded(source))
         else:
-            table = _batch(uris, source.dataset_format, config, objects, task)
+            table = _batch(uris, source.dataset_format, config, objects, source, window)
     except (DataError, ObjectError) as error:
         raise JobFailed(str(error)) from None
     if len(table.values) == 0:
@@ -234,11 +242,27 @@ def _data(task: Task, config: AnalysisConfig, objects: Objects, log: _Log) -> Ta
     return table
 
 
-def _batch(uris: list[str], fmt: dict[str, Any], config: AnalysisConfig, objects: Objects, task: Task) -> Table:
-    source = task.source
+def _dataset(uris: list[str], config: AnalysisConfig, prefix: str, objects: Objects) -> Table:
+    """A Clarify job's dataset: every object under the input's URI, read as the config says, label dropped."""
     if not uris:
-        raise JobFailed(NO_DATA, f"{NO_DATA}: no batch transform output under {source.uri} from {_iso(task.start)} "
-                                 f"to {_iso(task.end)}.")
+        raise JobFailed(f"ClientError: no dataset under {prefix} (the ProcessingInput of /opt/ml/processing/"
+                        "input/data).")
+    try:
+        tables = [read(objects.read(uri), config.dataset_type or "text/csv", source=uri, headers=config.headers,
+                       label=config.label, features=config.features, excluded=config.excluded_columns)
+                  for uri in uris]
+    except (DataError, ObjectError) as error:
+        raise JobFailed(f"ClientError: {error}") from None
+    for uri, table in zip(uris[1:], tables[1:], strict=True):
+        if table.columns != tables[0].columns:
+            raise JobFailed(f"ClientError: {uri} has the columns {table.columns}, {uris[0]} has {tables[0].columns}")
+    return Table(tables[0].columns, np.concatenate([t.values for t in tables]))
+
+
+def _batch(uris: list[str], fmt: dict[str, Any], config: AnalysisConfig, objects: Objects, source: Source,
+           window: str) -> Table:
+    if not uris:
+        raise JobFailed(NO_DATA, f"{NO_DATA}: no batch transform output under {source.uri} {window}.")
     if "Csv" in fmt:
         kind = "text/csv"
         headers = None if (fmt["Csv"] or {}).get("Header") else config.headers
@@ -332,7 +356,7 @@ def _write(task: Task, objects: Objects, explanation: Explanation, config: Analy
                                                            option=orjson.OPT_INDENT_2)
     if config.shap.save_local_shap_values:
         files["explanations_shap/out.csv"] = explanation.local_csv().encode()
-    if task.environment.get("publish_cloudwatch_metrics", "Enabled") != "Disabled":
+    if task.publish_metrics and task.environment.get("publish_cloudwatch_metrics", "Enabled") != "Disabled":
         files["cloudwatch_metrics.jsonl"] = _metrics(task, live)
     try:
         for name, content in files.items():

@@ -1,7 +1,8 @@
 """The scheduler: a thread that turns schedules' due times into executions and hands them to the runner.
 
 Every `interval` seconds it ends the jobs of servers that died (stale leases), then claims each schedule's due
-time; a claim is a unique row, so with several servers on one database each time runs once.
+time, then takes the processing jobs created by CreateProcessingJob that no server has taken; a claim and a
+take are unique rows, so with several servers on one database each time and each job runs once.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class Scheduler:
         for item in runs.due(self.services, self.services.clock()):
             arn = runs.claim(self.services, self.runner.owner, item)
             if arn is not None:
+                self.runner.submit(arn)
+                started += 1
+        for arn in runs.queued(self.services):  # CreateProcessingJob's jobs
+            if runs.take(self.services, self.runner.owner, arn):
                 self.runner.submit(arn)
                 started += 1
         return started

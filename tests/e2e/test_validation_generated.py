@@ -20,6 +20,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from clarimon.api.operations import SAGEMAKER
 from clarimon.api.service_model import operation_model
 from tests.documents import endpoint_config, full_definition, model
+from tests.e2e.test_processing_jobs import job as clarify_job
 from tests.servers import Server
 
 pytestmark = pytest.mark.e2e
@@ -214,6 +215,7 @@ def base_requests(arn: str) -> dict[str, list[dict[str, Any]]]:
                                       "LastModifiedTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9,
                                       "StatusEquals": "Completed", "MonitoringJobDefinitionName": "tag-target",
                                       "MonitoringTypeEquals": "ModelExplainability"}],
+        "CreateProcessingJob": [clarify_job("generated")],
         "DescribeProcessingJob": [{"ProcessingJobName": "generated"}],
         "StopProcessingJob": [{"ProcessingJobName": "generated"}],
         "ListProcessingJobs": [{"CreationTimeAfter": 1e9, "CreationTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9,
@@ -228,8 +230,8 @@ SCHEDULE = {"ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)", "DataA
 
 
 # Operations whose base requests name every member of the input shape: there, every constraint the model
-# declares must be reached. (CreateModel's, CreateEndpointConfig's and the schedules' shapes are far larger than
-# monitoring uses; their bases hold what it uses, and every constraint those reach is checked.)
+# declares must be reached. (CreateModel's, CreateEndpointConfig's, CreateProcessingJob's and the schedules' shapes
+# are far larger than monitoring uses; their bases hold what it uses, and every constraint those reach is checked.)
 COMPLETE = {"CreateModelExplainabilityJobDefinition", "DescribeModelExplainabilityJobDefinition",
             "DeleteModelExplainabilityJobDefinition", "ListModelExplainabilityJobDefinitions", "AddTags",
             "ListTags", "DeleteTags", "DescribeModel", "DeleteModel", "ListModels", "DescribeEndpointConfig",
@@ -279,6 +281,7 @@ def test_every_constraint_is_enforced_with_its_path(shared_server: Server, regio
     assert checked.list_endpoint_configs()["EndpointConfigs"] == []
     assert checked.list_endpoints()["Endpoints"] == []
     assert checked.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []
+    assert checked.list_processing_jobs()["ProcessingJobSummaries"] == []
     assert checked.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "keep", "Value": "1"}]
 
     missing = declared - covered
