@@ -204,7 +204,7 @@ def test_schedules_explain_traffic_and_report_drift(make_server: Any, region: st
 
 def test_runtime_limit_and_stop_requests_end_jobs_stopped(make_server: Any, region: str, tmp_path: Path,
                                                           fitted: LogisticRegression) -> None:  # noqa: F811
-    server, clock = serve(make_server, tmp_path)
+    server, clock = serve(make_server, tmp_path, "--job-workers", "3")
     client = server.client(region)
     prepare(server, client, tmp_path, fitted, "slow", SLOW_ENTRY_POINT)
     send(server, region, "slow", X[100:120])
@@ -215,6 +215,7 @@ def test_runtime_limit_and_stop_requests_end_jobs_stopped(make_server: Any, regi
     window = {"DataAnalysisStartTime": "-PT1H", "DataAnalysisEndTime": "-PT0H"}
     schedule(client, "limited-now", "limited", "NOW", **window)
     schedule(client, "stopped-now", "unlimited", "NOW", **window)
+    schedule(client, "deleted-now", "unlimited", "NOW", **window)
 
     running = in_progress(client, "stopped-now")
     client.stop_processing_job(ProcessingJobName=job_name(running))
@@ -226,6 +227,11 @@ def test_runtime_limit_and_stop_requests_end_jobs_stopped(make_server: Any, regi
     assert job["ProcessingJobStatus"] == "Stopped" and job["ExitMessage"].startswith("Stopped on request after")
     assert job["ProcessingEndTime"] >= job["ProcessingStartTime"]
     assert error_of(client.stop_processing_job, ProcessingJobName=job_name(stopped))[0] == "ValidationException"
+
+    in_progress(client, "deleted-now")
+    client.delete_monitoring_schedule(MonitoringScheduleName="deleted-now")  # its running execution stops
+    [deleted] = executions(client, "deleted-now", 1)
+    assert deleted["MonitoringExecutionStatus"] == "Stopped", deleted
 
     [limited] = executions(client, "limited-now", 1)
     assert limited["MonitoringExecutionStatus"] == "Stopped", limited
