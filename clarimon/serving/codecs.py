@@ -36,8 +36,15 @@ def decode(body: bytes, content_type: str | None) -> np.ndarray:
     raise UnsupportedFormat(f"Content type {kind} is not supported by this framework; use one of {SUPPORTED}.")
 
 
+def accepted(accept: str | None, default: str = JSON) -> str:
+    """The answer's type: `accept`, or the container's default for none or `*/*` (what the SDK's Predictor asks
+    for; the SageMaker inference toolkit answers JSON, the XGBoost container CSV)."""
+    kind = base_type(accept, default)
+    return default if kind in ("*/*", "") else kind
+
+
 def encode(prediction: Any, accept: str | None) -> tuple[bytes, str]:
-    kind = base_type(accept)
+    kind = accepted(accept)
     array = np.asarray(prediction)
     if kind == JSON:
         return orjson.dumps(array.tolist()), JSON

@@ -133,7 +133,7 @@ def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, ca
     def output(prediction: Any, accept: str | None) -> tuple[bytes, str]:
         if output_fn is None:
             return codecs.encode(prediction, accept)
-        answer: Any = output_fn(prediction, accept or codecs.JSON)
+        answer: Any = output_fn(prediction, codecs.accepted(accept))
         if isinstance(answer, tuple):
             answer, accept = answer
         if isinstance(answer, str):
@@ -195,7 +195,7 @@ def _xgboost(model_dir: Path) -> Served:
         if codecs.base_type(content_type, codecs.CSV) != codecs.CSV:
             raise codecs.UnsupportedFormat(f"Content type {content_type} is not supported: send headerless text/csv.")
         rows = codecs.decode(body, codecs.CSV)
-        return codecs.encode(booster.inplace_predict(rows.astype(np.float32)), accept or codecs.CSV)
+        return codecs.encode(booster.inplace_predict(rows.astype(np.float32)), codecs.accepted(accept, codecs.CSV))
 
     return Served(_guarded(handle),
                   _guarded_rows(lambda rows, accept: np.asarray(booster.inplace_predict(rows.astype(np.float32)))))
