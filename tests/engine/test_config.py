@@ -40,3 +40,11 @@ def test_monitor_config_as_the_sdk_writes_it() -> None:
     assert config.dataset_type is None
     assert config.shap.baseline == [[0.44, 0.52, 0.21]]
     assert config.predictor.label_headers == ["no", "yes"]
+
+
+def test_the_sdks_model_scores_locate_the_explained_output() -> None:
+    """ModelConfig with model_scores=1 writes predictor.label; probability, when given, wins."""
+    assert parse({**BASE, "predictor": {"model_name": "m", "label": 1}}, source="c").predictor.probability == 1
+    both = parse({**BASE, "predictor": {"label": 1, "probability": "score"}}, source="c").predictor
+    assert (both.probability, both.label) == ("score", 1)
+    assert parse(BASE, source="c").predictor.probability is None
