@@ -1,4 +1,5 @@
-"""The `clarimon` command: serve, explain, models package, db upgrade. Options also read `CLARIMON_*` variables."""
+"""The `clarimon` command: demo, serve, explain, models package, db upgrade. Options also read `CLARIMON_*`
+variables."""
 
 from __future__ import annotations
 
@@ -47,6 +48,12 @@ def _explain(args: argparse.Namespace) -> int:
     _logging(args.log_level)
     return run(args.config, args.data, args.model, args.output, _home(args), args.memory_mb, args.progress,
                args.s3_endpoint_url)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from clarimon.cli.demo import run
+
+    return run(Path(args.home).expanduser() if args.home else None)
 
 
 def _package(args: argparse.Namespace) -> int:
@@ -109,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="read the time from this file (ISO-8601 or epoch seconds) instead of the system clock, "
                             "to drive schedules in tests and demos (CLARIMON_CLOCK_FILE)")
     serve.set_defaults(command=_serve)
+
+    demo = commands.add_parser("demo", help="the whole product in a minute: serve, deploy, baseline, monitor, drift")
+    demo.add_argument("--home", help="a new folder for the demo server's data (default ./clarimon-demo-<time>)")
+    demo.set_defaults(command=_demo)
 
     explain = commands.add_parser("explain", help="explain a dataset with a saved model (Clarify's analysis)")
     explain.add_argument("--config", required=True, help="analysis_config.json: a path or s3:// URI")
