@@ -98,7 +98,8 @@ def describe(ctx: Context, request: Request) -> Response:
 
 
 def stop(ctx: Context, request: Request) -> Response:
-    """Ask the job to stop: Stopping now, Stopped once its process has ended."""
+    """Ask the job to stop: Stopping now, Stopped once its process has ended (at once when no server has taken
+    it yet)."""
     job = FAMILY.get(ctx, request["ProcessingJobName"])
     with ctx.store.transaction() as conn:
         current = resources.get(conn, job.arn, for_update=True)
@@ -108,7 +109,10 @@ def stop(ctx: Context, request: Request) -> Response:
             raise ValidationException(
                 f"The processing job {job.name} is {current.status}: only an InProgress job can be stopped."
             )
-        request_stop(conn, job.arn, ctx.now())
+        if executions.lease_of(conn, job.arn) is None:  # created, not yet taken: nothing runs it
+            finish(conn, job.arn, ctx.now(), "Stopped", exit_message="Stopped on request before it started.")
+        else:
+            request_stop(conn, job.arn, ctx.now())
     return {}
 
 

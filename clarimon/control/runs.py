@@ -174,17 +174,10 @@ def _constraints_uri(ctx: Context, baseline: dict[str, Any]) -> str | None:
 
 
 def queued(services: Services) -> list[str]:
-    """Created processing jobs no server has taken yet, oldest first; one asked to stop before it ran ends
-    Stopped here."""
-    waiting = []
+    """Created processing jobs no server has taken yet, oldest first."""
     with services.store.reading() as conn:
-        for job in resources.with_status(conn, processing_jobs.KIND, processing_jobs.RUNNING):
-            if RUN not in job.document and executions.lease_of(conn, job.arn) is None:
-                waiting.append(job)
-    for job in waiting:
-        if job.status == "Stopping":
-            ended(services, job.arn, "Stopped", "Stopped on request before it started.", None)
-    return [job.arn for job in waiting if job.status == "InProgress"]
+        return [job.arn for job in resources.with_status(conn, processing_jobs.KIND, ("InProgress",))
+                if RUN not in job.document and executions.lease_of(conn, job.arn) is None]
 
 
 def take(services: Services, owner: str, arn: str) -> bool:

@@ -146,3 +146,19 @@ def test_jobs_clarimon_cannot_run_fail_with_a_reason(make_server: Any, region: s
     assert error_of(client.describe_processing_job, ProcessingJobName="missing")[:2] == (
         "ValidationException", f"Could not find processing job 'arn:aws:sagemaker:{region}:000000000000:"
                                "processing-job/missing'.")
+
+
+def test_a_job_no_server_has_taken_stops_at_once(make_server: Any, region: str, tmp_path: Path,
+                                                 fitted: LogisticRegression) -> None:  # noqa: F811
+    server = make_server("--scheduler-seconds", "600")  # looks for jobs at start, then not for ten minutes
+    client = server.client(region)
+    stage(server, tmp_path, fitted)
+    client.create_model(**model("churn", image=SKLEARN_IMAGE))
+    client.create_processing_job(**job("waiting"))
+    assert client.describe_processing_job(ProcessingJobName="waiting")["ProcessingJobStatus"] == "InProgress"
+    client.stop_processing_job(ProcessingJobName="waiting")
+    described = client.describe_processing_job(ProcessingJobName="waiting")
+    assert (described["ProcessingJobStatus"], described["ExitMessage"]) == (
+        "Stopped", "Stopped on request before it started.")
+    assert "ProcessingStartTime" not in described
+    assert error_of(client.stop_processing_job, ProcessingJobName="waiting")[0] == "ValidationException"
