@@ -198,7 +198,7 @@ def _demo(server: _Server, home: Path) -> None:
 
     live = x[400:]
     _step(f"4. Hour {hour:%H}:00: {len(live)} requests like the training data")
-    _send(runtime, live)
+    _send(runtime, live, objects)
     server.set_time(hour + datetime.timedelta(hours=1, seconds=5))
     _wait(lambda: _executions(sm, 1), "the first execution")
 
@@ -210,7 +210,7 @@ def _demo(server: _Server, home: Path) -> None:
     _step(f"5. Hour {hour + datetime.timedelta(hours=1):%H}:00: the same requests, but the three features the "
           f"baseline ranks first ({names}) stuck at their mean, as a broken feature pipeline would send them")
     server.set_time(hour + datetime.timedelta(hours=1, minutes=10))
-    _send(runtime, stuck)
+    _send(runtime, stuck, objects)
     server.set_time(hour + datetime.timedelta(hours=2, seconds=5))
     found = _wait(lambda: _executions(sm, 2), "the second execution")
 
@@ -245,11 +245,17 @@ def _input(name: str, uri: str, path: str) -> dict[str, Any]:
                                            "S3InputMode": "File"}}
 
 
-def _send(runtime: Any, rows: np.ndarray) -> None:
+def _send(runtime: Any, rows: np.ndarray, objects: LocalObjects) -> None:
+    """One request per row; returns once the capture writer has written them all."""
+    before = _captured(objects)
     for row in rows:
         runtime.invoke_endpoint(EndpointName="cancer", ContentType="text/csv", Accept="text/csv",
                                 Body=_csv(row[None, :]))
-    time.sleep(1.0)  # the capture writer flushes every 0.5 s
+    _wait(lambda: _captured(objects) >= before + len(rows), "the capture of the requests")
+
+
+def _captured(objects: LocalObjects) -> int:
+    return sum(objects.read(uri).count(b"\n") for uri in objects.list("s3://demo/capture/cancer/"))
 
 
 def _ended(described: dict[str, Any], member: str) -> dict[str, Any] | None:

@@ -91,11 +91,22 @@ def schedule(client: Any, name: str, definition_name: str, expression: str, **wi
         "MonitoringType": "ModelExplainability"})
 
 
+def captured(server: Server, endpoint: str) -> int:
+    """How many records the endpoint's capture files hold."""
+    objects = LocalObjects(server.home / "s3")
+    return sum(objects.read(uri).count(b"\n") for uri in objects.list(f"s3://bucket/data-capture/{endpoint}/"))
+
+
 def send(server: Server, region: str, endpoint: str, rows: np.ndarray) -> None:
+    """One request per row; returns once the capture writer has written them all."""
     invoke = runtime(server, region).invoke_endpoint
+    before = captured(server, endpoint)
     for row in rows:
         invoke(EndpointName=endpoint, Body=csv(row[None, :]), ContentType="text/csv", Accept="text/csv")
-    time.sleep(0.8)  # the capture writer flushes every 0.2 s
+    deadline = time.monotonic() + 30
+    while captured(server, endpoint) < before + len(rows):
+        assert time.monotonic() < deadline, f"{endpoint}: captured {captured(server, endpoint) - before} of {len(rows)}"
+        time.sleep(0.05)
 
 
 def executions(client: Any, schedule_name: str, count: int, timeout: float = 120) -> list[dict[str, Any]]:
