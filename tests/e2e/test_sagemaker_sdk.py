@@ -140,3 +140,23 @@ def test_model_explainability_monitor_flow(sdk: tuple[Server, Any], tmp_path: Pa
     listed = session.sagemaker_client.list_model_explainability_job_definitions()["JobDefinitionSummaries"]
     assert listed == []  # the SDK deletes the schedule's job definition with it
 
+
+
+def test_the_readmes_sdk_example_runs(sdk: tuple[Server, Any], tmp_path: Path) -> None:
+    """The README's "Use it with the sagemaker SDK" example, as printed there, on a three-feature model."""
+    server, session = sdk
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Use it with the sagemaker SDK"):]
+    start = section.index("```python\n") + len("```python\n")
+    example = section[start:section.index("\n```\n", start)]
+    assert "monitor.suggest_baseline(" in example
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, 3))
+    model = LogisticRegression().fit(features, (features @ [1.0, -2.0, 0.5] > 0).astype(int))
+    upload_model(session, tmp_path, model)
+    exec(compile(example, "README.md", "exec"), {})  # noqa: S102 (the README's code, run as a user would)
+    client = server.client()
+    assert client.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "InService"
+    baselines = client.list_processing_jobs(StatusEquals="Completed")["ProcessingJobSummaries"]
+    assert len(baselines) == 1
+    assert client.list_monitoring_schedules()["MonitoringScheduleSummaries"] == []  # deleted at the end
