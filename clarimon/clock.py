@@ -10,7 +10,8 @@ from pathlib import Path
 
 def file_clock(path: Path) -> Callable[[], float]:
     """A clock reading `path` (ISO-8601 such as 2026-11-25T07:00:05Z, or epoch seconds) on every call; the
-    system time while the file is missing or empty."""
+    system time while the file is missing or empty. Replace the file atomically (write aside, rename): a reader
+    that catches it half-written sees it empty, and with it the system time."""
 
     def now() -> float:
         try:

@@ -113,7 +113,10 @@ class _Server:
         raise DemoFailed("clarimon serve did not answer within 60 s")
 
     def set_time(self, moment: datetime.datetime) -> None:
-        self.clock.write_text(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        """Written aside and renamed: the server never reads a half-written (empty) file, its system time."""
+        aside = self.clock.with_suffix(".new")
+        aside.write_text(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        aside.replace(self.clock)
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, aws_access_key_id="demo",

@@ -51,7 +51,10 @@ class Clock:
         self.path = path
 
     def set(self, text: str) -> None:
-        self.path.write_text(text)
+        """Written aside and renamed: the server never reads a half-written (empty) file, its system time."""
+        aside = self.path.with_suffix(".new")
+        aside.write_text(text)
+        aside.replace(self.path)
 
 
 def serve(make_server: Any, tmp_path: Path, *extra: str) -> tuple[Server, Clock]:
@@ -159,6 +162,7 @@ def test_schedules_explain_traffic_and_report_drift(make_server: Any, region: st
 
     schedule(client, "churn-hourly", "churn-def", "cron(0 * ? * * *)")
     clock.set("2026-11-25T07:20:00Z")  # 07:00 runs over 06:00-07:00: the normal traffic
+    executions(client, "churn-hourly", 1)
     shifted = X[150:200].copy()
     top = np.argsort(-np.abs(fitted.coef_[0] * X.std(axis=0)))[:2]
     shifted[:, top] = np.round(X.mean(axis=0), 4)[top]  # the strongest features pinned: their attribution is gone
@@ -310,3 +314,23 @@ def test_two_servers_on_one_database_run_each_time_once(make_server: Any, region
     assert [j["ProcessingJobName"] for j in completed["ProcessingJobSummaries"]] == sorted(
         job_name(e) for e in found if e["MonitoringExecutionStatus"] == "Completed")
     assert all(j["ProcessingJobName"].startswith("model-monitoring-202611250") for j in listed)
+
+    def pages(**filters: Any) -> list[dict[str, Any]]:
+        """Every execution the list returns, one per page (the tokens carry the filters)."""
+        found: list[dict[str, Any]] = []
+        token: dict[str, str] = {}
+        while True:
+            page = client.list_monitoring_executions(MaxResults=1, **filters, **token)
+            found += page["MonitoringExecutionSummaries"]
+            if "NextToken" not in page:
+                return found
+            token = {"NextToken": page["NextToken"]}
+
+    assert len(pages()) == 6
+    after = pages(ScheduledTimeAfter=utc("2026-11-25T07:30:00Z"), SortBy="ScheduledTime", SortOrder="Ascending")
+    assert [e["ScheduledTime"].hour for e in after] == [8, 8, 9, 9]
+    by_status = pages(SortBy="Status", SortOrder="Ascending")
+    assert [e["MonitoringExecutionStatus"] for e in by_status] == ["Completed"] * 2 + ["Failed"] * 4
+    assert len(pages(MonitoringJobDefinitionName="churn-def", MonitoringTypeEquals="ModelExplainability")) == 6
+    assert pages(MonitoringTypeEquals="DataQuality") == []
+    assert len(pages(MonitoringScheduleName="hourly", ScheduledTimeBefore=utc("2026-11-25T08:30:00Z"))) == 2
