@@ -24,6 +24,8 @@ from clarimon.store.resources import Resource
 KIND = "processing-job"
 RUNNING = ("InProgress", "Stopping")
 CLARIFY_REPOSITORY = "sagemaker-clarify-processing"
+RUN = "_run"  # a monitoring job document's private part: what the job needs to run (never on the wire)
+DEFAULT_MAX_RUNTIME = 3600  # seconds, when a job has no StoppingCondition
 # Where Clarify's container reads its inputs and writes its results (the SDK's SageMakerClarifyProcessor).
 CONFIG_PATH = "/opt/ml/processing/input/config"
 DATA_PATH = "/opt/ml/processing/input/data"

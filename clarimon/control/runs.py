@@ -6,7 +6,9 @@
 
 A scheduled time becomes an execution row, its processing job and a lease in one transaction; the row is
 unique per schedule and time, so with several servers on one database exactly one of them takes each time.
-The taker renews its lease while the job runs; a job whose lease goes stale (its server died) ends Failed.
+A job made by CreateProcessingJob waits without a lease until a server takes one (`queued`, `take`). The
+taker renews its lease while the job runs; a job whose lease goes stale (its server died) ends Failed.
+`clarimon.control.tasks` turns a taken job into what its process runs.
 """
 
 from __future__ import annotations
@@ -18,28 +20,20 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from clarimon.control import arns, endpoints, job_definitions, processing_jobs
+from clarimon.control import arns, job_definitions, processing_jobs
 from clarimon.control.context import Context, Services
 from clarimon.control.schedules import KIND as SCHEDULE_KIND
 from clarimon.control.schedules import timing
 from clarimon.errors import ServiceError
-from clarimon.jobs.execution import Source, Task
 from clarimon.jobs.schedules import window
-from clarimon.objects import ObjectError
 from clarimon.store import executions, resources
 from clarimon.store.resources import Resource
 
 log = logging.getLogger("clarimon.runs")
 
-DEFAULT_MAX_RUNTIME = 3600
-RUN = "_run"  # the processing job document's private part: what the job needs to run (never on the wire)
 MISSED = ("Missed: clarimon was not running at the scheduled time {time}; after a restart only the latest "
           "missed time of a schedule runs.")
-# Where the Clarify container finds its inputs, as the SDK's processing jobs name them.
-CONFIG_PATH = "/opt/ml/processing/input/config"
-BASELINE_PATH = "/opt/ml/processing/baseline/constraints"
+BASELINE_PATH = "/opt/ml/processing/baseline/constraints"  # where Clarify finds a monitoring job's baseline
 
 
 @dataclass(frozen=True)
@@ -130,7 +124,7 @@ def _job_document(ctx: Context, schedule: Resource, config: dict[str, Any],
                    "sagemaker_monitoring_schedule_name": schedule.name}
     if endpoint_input:
         environment["sagemaker_endpoint_name"] = endpoint_input["EndpointName"]
-    inputs = [_input("analysis_config", app["ConfigUri"], CONFIG_PATH)]
+    inputs = [_input("analysis_config", app["ConfigUri"], processing_jobs.CONFIG_PATH)]
     if constraints:
         inputs.append(_input("baseline", constraints, BASELINE_PATH))
     data_uri = None if endpoint_input else source_input["DataCapturedDestinationS3Uri"]
@@ -140,14 +134,16 @@ def _job_document(ctx: Context, schedule: Resource, config: dict[str, Any],
             "S3Uri": output_uri, "LocalPath": output.get("LocalPath", "/opt/ml/processing/output"),
             "S3UploadMode": output.get("S3UploadMode", "EndOfJob")}}]},
         "ProcessingResources": definition["JobResources"],
-        "StoppingCondition": definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": DEFAULT_MAX_RUNTIME},
+        "StoppingCondition": definition.get("StoppingCondition")
+        or {"MaxRuntimeInSeconds": processing_jobs.DEFAULT_MAX_RUNTIME},
         "AppSpecification": {"ImageUri": app["ImageUri"]},
         "Environment": environment,
         "RoleArn": definition["RoleArn"],
         "MonitoringScheduleArn": schedule.arn,
-        RUN: {"config_uri": app["ConfigUri"], "constraints_uri": constraints, "output_uri": output_uri,
-              "start": start.timestamp(), "end": end.timestamp(), "endpoint": endpoint,
-              "data_uri": data_uri, "input": source_input, "schedule": schedule.name},
+        processing_jobs.RUN: {
+            "config_uri": app["ConfigUri"], "constraints_uri": constraints, "output_uri": output_uri,
+            "start": start.timestamp(), "end": end.timestamp(), "endpoint": endpoint, "data_uri": data_uri,
+            "input": source_input, "schedule": schedule.name},
     }
     if output_config_kms := definition["ModelExplainabilityJobOutputConfig"].get("KmsKeyId"):
         document["ProcessingOutputConfig"]["KmsKeyId"] = output_config_kms
@@ -177,7 +173,7 @@ def queued(services: Services) -> list[str]:
     """Created processing jobs no server has taken yet, oldest first."""
     with services.store.reading() as conn:
         return [job.arn for job in resources.with_status(conn, processing_jobs.KIND, ("InProgress",))
-                if RUN not in job.document and executions.lease_of(conn, job.arn) is None]
+                if processing_jobs.RUN not in job.document and executions.lease_of(conn, job.arn) is None]
 
 
 def take(services: Services, owner: str, arn: str) -> bool:
@@ -191,116 +187,6 @@ def take(services: Services, owner: str, arn: str) -> bool:
     except ServiceError:  # the lease row exists: another server has it
         return False
     return True
-
-
-def task(services: Services, arn: str) -> Task:
-    """What the job's process needs, with the endpoint's model unpacked (ServiceError or OSError if it cannot)."""
-    with services.store.reading() as conn:
-        job = resources.get(conn, arn)
-    if job is None:
-        raise ServiceError(f"processing job {arn} is gone")
-    ctx = Context(job.account, job.region, services)
-    run = job.document.get(RUN)
-    if run is None:
-        return _clarify_task(ctx, job)
-    source_input = run["input"]
-    endpoint = run["endpoint"]
-    if endpoint:
-        described = endpoints.FAMILY.get(ctx, endpoint).document
-        capture = described.get("DataCaptureConfig") or {}
-        if not capture.get("DestinationS3Uri"):
-            raise ServiceError(f'Endpoint "{endpoint}" has no DataCaptureConfig: there is no captured data to '
-                               "monitor; update it with an endpoint config that captures its input.")
-        source_uri = f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/"
-        spec = endpoints.model_spec(ctx, endpoint)
-        label = f'endpoint "{endpoint}"'
-    else:
-        source_uri = run["data_uri"]
-        model_name = _predictor_model(services, run["config_uri"])
-        spec = endpoints.model_spec_of(ctx, model_name)
-        label = f'model "{model_name}"'
-    source = Source(uri=source_uri, dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
-                    features_attribute=source_input.get("FeaturesAttribute"),
-                    inference_attribute=source_input.get("InferenceAttribute"),
-                    probability_attribute=source_input.get("ProbabilityAttribute"),
-                    exclude_features_attribute=source_input.get("ExcludeFeaturesAttribute"))
-    settings = services.settings
-    dimensions = {"MonitoringSchedule": run["schedule"], **({"Endpoint": endpoint} if endpoint else {})}
-    return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
-                config_uri=run["config_uri"], constraints_uri=run["constraints_uri"], output_uri=run["output_uri"],
-                start=_utc(run["start"]), end=_utc(run["end"]), source=source, model=spec, model_label=label,
-                instance_count=int(job.document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
-                environment=dict(job.document.get("Environment") or {}), dimensions=dimensions)
-
-
-def _clarify_task(ctx: Context, job: Resource) -> Task:
-    """A Clarify processing job's task: its config and dataset inputs, its output, the model its predictor
-    names (`model_name`, or `endpoint_name`: that endpoint's model), loaded privately for the job."""
-    document = job.document
-    inputs = {i["S3Input"].get("LocalPath"): i["S3Input"]["S3Uri"]
-              for i in document.get("ProcessingInputs") or [] if i.get("S3Input")}
-    config_uri = _config_file(ctx.services, inputs[processing_jobs.CONFIG_PATH])
-    config = _analysis_config(ctx.services, config_uri)
-    data_uri = inputs.get(processing_jobs.DATA_PATH) or config.get("dataset_uri")
-    if not isinstance(data_uri, str) or not data_uri:
-        raise ServiceError(f"No ProcessingInput with LocalPath {processing_jobs.DATA_PATH} and no "
-                           f"dataset_uri in {config_uri}: there is no dataset to explain.")
-    outputs = document["ProcessingOutputConfig"]["Outputs"]
-    output = next((o for o in outputs if (o.get("S3Output") or {}).get("LocalPath") == processing_jobs.OUTPUT_PATH),
-                  outputs[0])
-    predictor = config.get("predictor") or {}
-    if predictor.get("model_name"):
-        spec, label = endpoints.model_spec_of(ctx, predictor["model_name"]), f'model "{predictor["model_name"]}"'
-    elif predictor.get("endpoint_name"):
-        spec, label = endpoints.model_spec(ctx, predictor["endpoint_name"]), f'endpoint "{predictor["endpoint_name"]}"'
-    else:
-        raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name (or "
-                           "endpoint_name): the model whose predictions are explained.")
-    settings = ctx.settings
-    return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
-                config_uri=config_uri, constraints_uri=None, output_uri=output["S3Output"]["S3Uri"].rstrip("/"),
-                start=None, end=None, source=Source(uri=data_uri, dataset=True), model=spec, model_label=label,
-                instance_count=int(document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
-                environment=dict(document.get("Environment") or {}), publish_metrics=False)
-
-
-def _config_file(services: Services, uri: str) -> str:
-    """The analysis config of an input: the object itself, or analysis_config.json under the prefix."""
-    if uri.endswith(".json"):
-        return uri
-    try:
-        found = [u for u in services.objects.list(uri) if u.endswith("/analysis_config.json")]
-    except ObjectError as error:
-        raise ServiceError(f"Cannot list the config input {uri}: {error}") from None
-    if not found:
-        raise ServiceError(f"No analysis_config.json under the config input {uri}.")
-    return found[0]
-
-
-def _analysis_config(services: Services, config_uri: str) -> dict[str, Any]:
-    try:
-        config = orjson.loads(services.objects.read(config_uri))
-    except (ObjectError, orjson.JSONDecodeError) as error:
-        raise ServiceError(f"Cannot read the analysis config {config_uri}: {error}") from None
-    if not isinstance(config, dict):
-        raise ServiceError(f"The analysis config {config_uri} is not a JSON object.")
-    return config
-
-
-def _predictor_model(services: Services, config_uri: str) -> str:
-    """The model a batch transform input is explained with: the analysis config's predictor.model_name."""
-    name = (_analysis_config(services, config_uri).get("predictor") or {}).get("model_name")
-    if not isinstance(name, str) or not name:
-        raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name, which a "
-                           "BatchTransformInput needs: the model to explain the transform's records with.")
-    return name
-
-
-def max_runtime(services: Services, arn: str) -> float:
-    with services.store.reading() as conn:
-        job = resources.get(conn, arn)
-    condition = (job.document.get("StoppingCondition") if job else None) or {}
-    return float(condition.get("MaxRuntimeInSeconds", DEFAULT_MAX_RUNTIME))
 
 
 def started(services: Services, arn: str) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from clarimon.control import runs
+from clarimon.control import runs, tasks
 from clarimon.control.context import Services
 from clarimon.errors import ServiceError
 from clarimon.jobs import execution
@@ -112,7 +112,7 @@ class Runner:
             self._end_stopped(job, 0.0)
             return
         try:
-            task = runs.task(self.services, job.arn)
+            task = tasks.task(self.services, job.arn)
         except ServiceError as error:
             runs.ended(self.services, job.arn, "Failed", error.message, error.message)
             return
@@ -120,7 +120,7 @@ class Runner:
             reason = f"Cannot prepare the model for the job: {error}"
             runs.ended(self.services, job.arn, "Failed", reason, reason)
             return
-        limit = runs.max_runtime(self.services, job.arn)
+        limit = tasks.max_runtime(self.services, job.arn)
         runs.started(self.services, job.arn)
         log.info("job started arn=%s instances=%d max_runtime=%s", job.arn, task.instance_count, limit)
         receiver, sender = self._context.Pipe(duplex=False)
