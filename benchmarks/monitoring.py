@@ -35,8 +35,8 @@ from sklearn.preprocessing import StandardScaler
 from benchmarks.kernel_shap import best_of, floor_seconds
 from clarimon.engine import explain
 from clarimon.engine.predictors import estimator_predictor
-from clarimon.jobs.execution import Outcome, Source, Task
 from clarimon.jobs.runner import job_context, job_main
+from clarimon.jobs.task import Outcome, Source, Task
 from clarimon.objects import LocalObjects
 from clarimon.serving import capture
 from clarimon.serving.artifacts import unpack

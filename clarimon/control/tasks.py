@@ -1,4 +1,4 @@
-"""What a processing job's process needs (a `jobs.execution.Task`), built from the stored job: its inputs and
+"""What a processing job's process needs (a `jobs.task.Task`), built from the stored job: its inputs and
 outputs, its analysis window, and the model it explains, unpacked where the process can load it.
 
 A monitoring execution's job carries its private part (`processing_jobs.RUN`: the window, the capture or batch
@@ -15,7 +15,7 @@ import orjson
 from clarimon.control import endpoints, processing_jobs
 from clarimon.control.context import Context, Services
 from clarimon.errors import ServiceError
-from clarimon.jobs.execution import Source, Task
+from clarimon.jobs.task import Source, Task
 from clarimon.objects import ObjectError
 from clarimon.store import resources
 from clarimon.store.resources import Resource

@@ -1,5 +1,5 @@
-"""One monitoring execution's work, in its own process: read the window's data, explain it with the endpoint's
-model, compare with the baseline, write Clarify's outputs.
+"""One job's work, in its own process: read its rows (`clarimon.jobs.inputs`), explain them with a private copy
+of the model, compare with the baseline (a monitoring execution), write Clarify's outputs.
 
 `run(task)` returns an Outcome (Completed, CompletedWithViolations or Failed with a reason that names what to
 fix); it never raises for a user's mistake. With `instance_count` > 1 the rows are split across that many
@@ -17,78 +17,21 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-import regex
 
-from clarimon.engine import capture, drift, report
+from clarimon.engine import drift, report
 from clarimon.engine.config import AnalysisConfig, ConfigError, parse
-from clarimon.engine.datasets import DataError, Table, read
+from clarimon.engine.datasets import DataError, Table
 from clarimon.engine.explain import Background, Explanation, background_of, explain, merge
 from clarimon.engine.predictors import ModelError, Predictor
-from clarimon.jobs import shadow
+from clarimon.jobs import inputs, shadow
+from clarimon.jobs.task import JobFailed, Outcome, Task
 from clarimon.objects import ObjectError, Objects, open_objects
 from clarimon.serving import runtimes
-from clarimon.serving.workers import ModelSpec
-
-NO_DATA = "Job inputs had no data"  # SageMaker's words: tools compare FailureReason with them
-_HOUR_PATH = regex.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where the rows come from: an endpoint's data capture (`uri` = <destination>/<endpoint>/), a batch
-    transform's output (`uri` = DataCapturedDestinationS3Uri with `dataset_format`), or a Clarify job's dataset
-    (`dataset`: read as the analysis config's dataset_type, headers and label say), and the input's attributes."""
-
-    uri: str
-    dataset: bool = False
-    dataset_format: dict[str, Any] | None = None
-    features_attribute: str | None = None
-    inference_attribute: str | None = None
-    probability_attribute: str | None = None
-    exclude_features_attribute: str | None = None
-
-
-@dataclass(frozen=True)
-class Task:
-    job_name: str
-    home: str
-    s3_endpoint_url: str | None
-    config_uri: str
-    constraints_uri: str | None
-    output_uri: str
-    start: datetime.datetime | None  # the analysis window; None for a Clarify job's dataset
-    end: datetime.datetime | None
-    source: Source
-    model: ModelSpec
-    model_label: str  # names the model in messages: the endpoint, or the model
-    instance_count: int = 1
-    environment: dict[str, str] = field(default_factory=dict)
-    dimensions: dict[str, str] = field(default_factory=dict)  # the metrics' Endpoint, MonitoringSchedule
-    memory_mb: int = 1024
-    publish_metrics: bool = True  # a monitoring execution's metrics (cloudwatch_metrics.jsonl)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # Completed | CompletedWithViolations | Failed
-    exit_message: str
-    failure_reason: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    rows: int = 0
-
-
-class JobFailed(Exception):
-    """Ends the execution Failed: `reason` for FailureReason, `detail` for ExitMessage and the log."""
-
-    def __init__(self, reason: str, detail: str | None = None) -> None:
-        super().__init__(reason, detail)  # both in args: the exception crosses process boundaries pickled
-        self.reason, self.detail = reason, detail or reason
 
 
 class _Log:
@@ -139,7 +82,7 @@ def _run(task: Task, objects: Objects, log: _Log, timer: _Timer) -> Outcome:
     with timer("read"):
         config = _config(task, objects)
         baseline = _constraints(task, objects)
-        table = _data(task, config, objects, log)
+        table = inputs.table(task, config, objects, log)
     log(f"read rows={len(table.values)} features={len(table.columns)}")
     with timer("shap"):
         explanation, model_seconds = _explain(task, config, table, objects, log)
@@ -193,96 +136,6 @@ def _constraints(task: Task, objects: Objects) -> dict[str, Any] | None:
                         "global_shap_values: use the analysis.json of a Clarify explainability baselining job.")
     result: dict[str, Any] = document
     return result
-
-
-def _excluded(source: Source) -> list[str | int]:
-    text = source.exclude_features_attribute or ""
-    return [int(item) if item.isdigit() else item for item in (part.strip() for part in text.split(",")) if item]
-
-
-def _in_window(uri: str, task: Task) -> bool:
-    """Whether an object's hour folder (…/yyyy/mm/dd/hh/…) overlaps the window; keys without one count."""
-    found = _HOUR_PATH.search(uri)
-    if found is None or task.start is None or task.end is None:
-        return True
-    year, month, day, hour_of_day = (int(g) for g in found.groups())
-    hour = datetime.datetime(year, month, day, hour_of_day, tzinfo=datetime.UTC)
-    return hour < task.end and hour + datetime.timedelta(hours=1) > task.start
-
-
-def _data(task: Task, config: AnalysisConfig, objects: Objects, log: _Log) -> Table:
-    source = task.source
-    try:
-        uris = [uri for uri in objects.list(source.uri) if _in_window(uri, task)]
-    except ObjectError as error:
-        raise JobFailed(f"Cannot list the job's input: {error}") from None
-    if source.dataset:
-        return _dataset(uris, config, source.uri, objects)
-    if task.start is None or task.end is None:
-        raise JobFailed(f"{source.uri}: a capture or batch transform input needs an analysis window")
-    window = f"from {_iso(task.start)} to {_iso(task.end)}"
-    try:
-        if source.dataset_format is None:
-            captured = capture.Captured()
-            for uri in uris:
-                capture.collect(captured, objects.read(uri), uri, task.start, task.end)
-            log(f"capture files={len(uris)} records={captured.records} outside_window={captured.outside}")
-            if captured.records == 0:
-                raise JobFailed(NO_DATA, f"{NO_DATA}: no captured requests {window} under {source.uri} "
-                                         f"({len(uris)} capture files looked at). Send traffic to the endpoint with "
-                                         "data capture enabled, or widen the window (StartTimeOffset/EndTimeOffset).")
-            table = capture.table(captured, source=source.uri, headers=config.headers, features=config.features,
-                                  excluded=_excluded(source))
-        else:
-            table = _batch(uris, source.dataset_format, config, objects, source, window)
-    except (DataError, ObjectError) as error:
-        raise JobFailed(str(error)) from None
-    if len(table.values) == 0:
-        raise JobFailed(NO_DATA, f"{NO_DATA}: no records {window} under {source.uri}.")
-    return table
-
-
-def _dataset(uris: list[str], config: AnalysisConfig, prefix: str, objects: Objects) -> Table:
-    """A Clarify job's dataset: every object under the input's URI, read as the config says, label dropped."""
-    if not uris:
-        raise JobFailed(f"ClientError: no dataset under {prefix} (the ProcessingInput of /opt/ml/processing/"
-                        "input/data).")
-    try:
-        tables = [read(objects.read(uri), config.dataset_type or "text/csv", source=uri, headers=config.headers,
-                       label=config.label, features=config.features, excluded=config.excluded_columns)
-                  for uri in uris]
-    except (DataError, ObjectError) as error:
-        raise JobFailed(f"ClientError: {error}") from None
-    for uri, table in zip(uris[1:], tables[1:], strict=True):
-        if table.columns != tables[0].columns:
-            raise JobFailed(f"ClientError: {uri} has the columns {table.columns}, {uris[0]} has {tables[0].columns}")
-    return Table(tables[0].columns, np.concatenate([t.values for t in tables]))
-
-
-def _batch(uris: list[str], fmt: dict[str, Any], config: AnalysisConfig, objects: Objects, source: Source,
-           window: str) -> Table:
-    if not uris:
-        raise JobFailed(NO_DATA, f"{NO_DATA}: no batch transform output under {source.uri} {window}.")
-    if "Csv" in fmt:
-        kind = "text/csv"
-        headers = None if (fmt["Csv"] or {}).get("Header") else config.headers
-    elif "Json" in fmt:
-        kind = "application/jsonlines" if (fmt["Json"] or {}).get("Line") else "application/json"
-        headers = config.headers
-    else:
-        kind, headers = "application/x-parquet", None
-    tables = [read(objects.read(uri), kind, source=uri, headers=headers, features=config.features,
-                   excluded=_excluded(source)) for uri in uris]
-    columns = tables[0].columns
-    values = np.concatenate([t.values for t in tables]) if len(tables) > 1 else tables[0].values
-    wanted = [h for h in config.headers or [] if h != config.label]
-    if wanted and columns != wanted:  # outputs carry more than the features (labels, predictions): keep those
-        missing = [h for h in wanted if h not in columns]
-        if missing:
-            raise JobFailed(f"{uris[0]}: no column {missing[0]!r} of the config's headers; columns are {columns}")
-        values = values[:, [columns.index(h) for h in wanted]]
-        columns = wanted
-    return Table(columns, values)
 
 
 def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,

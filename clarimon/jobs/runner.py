@@ -22,7 +22,7 @@ from clarimon.control import runs, tasks
 from clarimon.control.context import Services
 from clarimon.errors import ServiceError
 from clarimon.jobs import execution
-from clarimon.jobs.execution import Outcome, Task
+from clarimon.jobs.task import Outcome, Task
 from clarimon.serving.artifacts import ArtifactError
 from clarimon.store import executions
 

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from clarimon.engine import explain
 from clarimon.jobs import execution
-from clarimon.jobs.execution import NO_DATA, Source, Task
+from clarimon.jobs.task import NO_DATA, Source, Task
 from clarimon.objects import LocalObjects
 from clarimon.serving.capture import Exchange, prefix, record
 from clarimon.serving.workers import ModelSpec

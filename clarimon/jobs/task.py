@@ -1,0 +1,63 @@
+"""What a job's process is given (a Task, with the Source of its rows) and what it answers (an Outcome)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from clarimon.serving.workers import ModelSpec
+
+NO_DATA = "Job inputs had no data"  # SageMaker's words: tools compare FailureReason with them
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the rows come from: an endpoint's data capture (`uri` = <destination>/<endpoint>/), a batch
+    transform's output (`uri` = DataCapturedDestinationS3Uri with `dataset_format`), or a Clarify job's dataset
+    (`dataset`: read as the analysis config's dataset_type, headers and label say), and the input's attributes."""
+
+    uri: str
+    dataset: bool = False
+    dataset_format: dict[str, Any] | None = None
+    features_attribute: str | None = None
+    inference_attribute: str | None = None
+    probability_attribute: str | None = None
+    exclude_features_attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class Task:
+    job_name: str
+    home: str
+    s3_endpoint_url: str | None
+    config_uri: str
+    constraints_uri: str | None
+    output_uri: str
+    start: datetime.datetime | None  # the analysis window; None for a Clarify job's dataset
+    end: datetime.datetime | None
+    source: Source
+    model: ModelSpec
+    model_label: str  # names the model in messages: the endpoint, or the model
+    instance_count: int = 1
+    environment: dict[str, str] = field(default_factory=dict)
+    dimensions: dict[str, str] = field(default_factory=dict)  # the metrics' Endpoint, MonitoringSchedule
+    memory_mb: int = 1024
+    publish_metrics: bool = True  # a monitoring execution's metrics (cloudwatch_metrics.jsonl)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # Completed | CompletedWithViolations | Failed
+    exit_message: str
+    failure_reason: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    rows: int = 0
+
+
+class JobFailed(Exception):
+    """Ends the execution Failed: `reason` for FailureReason, `detail` for ExitMessage and the log."""
+
+    def __init__(self, reason: str, detail: str | None = None) -> None:
+        super().__init__(reason, detail)  # both in args: the exception crosses process boundaries pickled
+        self.reason, self.detail = reason, detail or reason
