@@ -97,11 +97,14 @@ def _batch(uris: list[str], fmt: dict[str, Any], config: AnalysisConfig, objects
         headers = config.headers
     else:
         kind, headers = "application/x-parquet", None
+    dropped = excluded(source)
     tables = [read(objects.read(uri), kind, source=uri, headers=headers, features=config.features,
-                   excluded=excluded(source)) for uri in uris]
+                   excluded=dropped) for uri in uris]
     columns = tables[0].columns
     values = np.concatenate([t.values for t in tables]) if len(tables) > 1 else tables[0].values
-    wanted = [h for h in config.headers or [] if h != config.label]
+    names = config.headers or []
+    gone = {names[d] if isinstance(d, int) and d < len(names) else d for d in dropped}
+    wanted = [h for h in names if h != config.label and h not in gone]
     if wanted and columns != wanted:  # outputs carry more than the features (labels, predictions): keep those
         missing = [h for h in wanted if h not in columns]
         if missing:
