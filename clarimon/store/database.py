@@ -64,8 +64,9 @@ class Store:
             digest = hashlib.blake2b("\x1f".join(scope).encode(), digest_size=8).digest()
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest, "big", signed=True)})
 
-    def upgrade(self) -> None:
-        """Apply every Alembic migration not yet applied (safe with several replicas on PostgreSQL)."""
+    def upgrade(self, revision: str = "head") -> None:
+        """Apply every Alembic migration not yet applied, up to `revision` (safe with several replicas on
+        PostgreSQL)."""
         with self.engine.connect() as conn:
             if self.dialect == "postgresql":
                 conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK})
@@ -74,7 +75,7 @@ class Store:
                 config = Config()
                 config.set_main_option("script_location", str(package_files.files("clarimon.store") / "migrations"))
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                command.upgrade(config, revision)
                 conn.commit()
             finally:
                 if self.dialect == "postgresql":

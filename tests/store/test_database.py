@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from contextlib import ExitStack
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
 from clarimon.errors import ResourceInUse
 from clarimon.store import Store, resources
+from tests.conftest import database_url
 
 
 def add(store: Store, conn: sa.Connection, name: str, now: float = 1.0) -> None:
@@ -66,3 +70,24 @@ def test_page_orders_names_bytewise_and_pages_by_keyset(store: Store) -> None:
         assert [r.name for r in second] == ["a_4", "b-1"]
         like = resources.page(conn, resources.ListQuery(**{**query.__dict__, "name_contains": "_"}))
         assert [r.name for r in like] == ["a_4"]  # LIKE wildcards are escaped
+
+
+def test_upgrading_keeps_what_was_stored(backend: str, tmp_path: Path) -> None:
+    """A database of the first schema, with a job definition in it, upgraded to the newest: the row stays whole."""
+    with ExitStack() as stack:
+        store = Store(database_url(stack, backend, tmp_path))
+        store.upgrade("0001")
+        with store.engine.begin() as conn:
+            conn.execute(sa.text(
+                "INSERT INTO resources (kind, account, region, name, arn, creation_time, last_modified_time, "
+                "endpoint_name, status, document, tags) VALUES ('model-explainability-job-definition', "
+                "'000000000000', 'us-east-1', 'old', 'arn:old', 1.5, 2.5, 'churn', NULL, '{\"RoleArn\": \"r\"}', "
+                "'[{\"Key\": \"k\", \"Value\": \"v\"}]')"))
+        store.upgrade()
+        with store.reading() as conn:
+            kept = resources.get(conn, "arn:old")
+        store.close()
+    assert kept is not None
+    assert (kept.name, kept.endpoint_name, kept.creation_time, kept.document, kept.tags) == (
+        "old", "churn", 1.5, {"RoleArn": "r"}, [{"Key": "k", "Value": "v"}])
+    assert (kept.job_definition_name, kept.monitoring_type) == (None, None)
