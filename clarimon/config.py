@@ -39,6 +39,7 @@ class Settings:
     scheduler_seconds: float = 5.0  # how often due schedules are looked for
     lease_seconds: float = 60.0  # a job whose server stays silent this long ends Failed
     clock_file: Path | None = None  # the time, from a file (tests and demos drive schedules with it)
+    dask_scheduler: str | None = None  # a Dask scheduler's address: InstanceCount > 1 parts run on its workers
 
 
 def default_home() -> Path:

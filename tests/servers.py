@@ -149,3 +149,31 @@ def moto_server() -> Iterator[str]:
     finally:
         process.kill()
         process.wait()
+
+
+@contextmanager
+def dask_cluster(workers: int = 2) -> Iterator[str]:
+    """A Dask scheduler and `workers` worker processes on loopback (the `dask` command); yields its address."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    binary = str(Path(sys.executable).parent / "dask")
+    scheduler = subprocess.Popen([binary, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen([binary, "worker", address, "--host", "127.0.0.1", "--nworkers", str(workers),
+                               "--nthreads", "1", "--no-dashboard"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

@@ -115,6 +115,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--clock-file", type=Path, default=_env("CLOCK_FILE"),
                        help="read the time from this file (ISO-8601 or epoch seconds) instead of the system clock, "
                             "to drive schedules in tests and demos (CLARIMON_CLOCK_FILE)")
+    serve.add_argument("--dask-scheduler", default=_env("DASK_SCHEDULER"),
+                       help="a Dask scheduler (tcp://host:port): jobs with InstanceCount > 1 run their parts on its "
+                            "workers, which need clarimon installed and the same object store "
+                            "(CLARIMON_DASK_SCHEDULER; default: local processes)")
     serve.set_defaults(command=_serve)
 
     demo = commands.add_parser("demo", help="the whole product in a minute: serve, deploy, baseline, monitor, drift")
@@ -185,6 +189,7 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         scheduler_seconds=_above_zero(args.scheduler_seconds, "--scheduler-seconds"),
         lease_seconds=_above_zero(args.lease_seconds, "--lease-seconds"),
         clock_file=Path(args.clock_file) if args.clock_file else None,
+        dask_scheduler=args.dask_scheduler or None,
     )
 
 

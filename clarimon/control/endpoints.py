@@ -212,7 +212,7 @@ def _spec(ctx: Context, image: str, container: dict[str, Any]) -> ModelSpec:
         model_dir.mkdir(parents=True, exist_ok=True)
     submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
     source = ctx.services.objects.read(submit) if submit.startswith("s3://") else None
-    return ModelSpec(image, model_dir, environment, cache, source)
+    return ModelSpec(image, model_dir, environment, cache, source, url or None)
 
 
 def _capture_summary(capture: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -58,7 +58,8 @@ def task(services: Services, arn: str) -> Task:
                 config_uri=run["config_uri"], constraints_uri=run["constraints_uri"], output_uri=run["output_uri"],
                 start=_utc(run["start"]), end=_utc(run["end"]), source=source, model=spec, model_label=label,
                 instance_count=int(job.document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
-                environment=dict(job.document.get("Environment") or {}), dimensions=dimensions)
+                environment=dict(job.document.get("Environment") or {}), dimensions=dimensions,
+                dask_scheduler=settings.dask_scheduler)
 
 
 def _clarify_task(ctx: Context, job: Resource) -> Task:
@@ -89,7 +90,8 @@ def _clarify_task(ctx: Context, job: Resource) -> Task:
                 config_uri=config_uri, constraints_uri=None, output_uri=output["S3Output"]["S3Uri"].rstrip("/"),
                 start=None, end=None, source=Source(uri=data_uri, dataset=True), model=spec, model_label=label,
                 instance_count=int(document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
-                environment=dict(document.get("Environment") or {}), publish_metrics=False)
+                environment=dict(document.get("Environment") or {}), publish_metrics=False,
+                dask_scheduler=settings.dask_scheduler)
 
 
 def _config_file(services: Services, uri: str) -> str:

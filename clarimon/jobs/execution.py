@@ -13,6 +13,7 @@ import datetime
 import multiprocessing
 import multiprocessing.connection
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,10 @@ from clarimon.jobs import inputs, shadow
 from clarimon.jobs.task import JobFailed, Outcome, Task
 from clarimon.objects import ObjectError, Objects, open_objects
 from clarimon.serving import runtimes
+from clarimon.serving.artifacts import ArtifactError, unpack
+from clarimon.serving.workers import ModelSpec
+
+DASK_CONNECT_SECONDS = 30  # how long a job tries to reach the Dask scheduler before it fails
 
 
 class _Log:
@@ -151,20 +156,39 @@ def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,
     log(f"explain rows={len(table.values)} instances={parts} background_rows={len(background[0])}")
     if parts == 1:
         return _explain_part(task, config, table, background)
-    chunks = np.array_split(np.arange(len(table.values)), parts)
-    # Forked where the platform can: the parts start with this process's imports and warm kernel.
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with context.Pool(parts, initializer=die_with_parent) as pool:
-        results = pool.starmap(_explain_part, [(task, config, Table(table.columns, table.values[c]), background)
-                                               for c in chunks])
+    tables = [Table(table.columns, table.values[c]) for c in np.array_split(np.arange(len(table.values)), parts)]
+    if task.dask_scheduler:
+        results = _on_dask(task, config, tables, background)
+    else:
+        # Forked where the platform can: the parts start with this process's imports and warm kernel.
+        start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with multiprocessing.get_context(start).Pool(parts, initializer=die_with_parent) as pool:
+            results = pool.starmap(_explain_part, [(task, config, part, background) for part in tables])
     return merge([explanation for explanation, _ in results]), sum(seconds for _, seconds in results)
+
+
+def _on_dask(task: Task, config: AnalysisConfig, tables: list[Table], background: Background
+             ) -> list[tuple[Explanation, float]]:
+    """The parts on the workers of the Dask cluster at `task.dask_scheduler` (clarimon installed there)."""
+    from distributed import Client
+
+    try:
+        client = Client(task.dask_scheduler, timeout=DASK_CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError) as error:
+        raise JobFailed(f"Cannot reach the Dask scheduler {task.dask_scheduler} (--dask-scheduler): {error}") from None
+    with client:
+        count = len(tables)
+        futures = client.map(_explain_part, [task] * count, [config] * count, tables, [background] * count,
+                             pure=False)
+        results: list[tuple[Explanation, float]] = client.gather(futures)
+    return results
 
 
 def _explain_part(task: Task, config: AnalysisConfig, table: Table, background: Background
                   ) -> tuple[Explanation, float]:
     """Explain `table` with a private copy of the model; returns the explanation and the model's seconds."""
     try:
-        served = shadow.load(task.model)
+        served = shadow.load(_model_here(task))
     except (runtimes.LoadError, runtimes.UnsupportedImage) as error:
         raise JobFailed(f"Cannot load the model of {task.model_label}: {error}") from None
     predictor, spent = _timed(shadow.predictor(served, config.predictor, task.model_label))
@@ -181,6 +205,21 @@ def _explain_part(task: Task, config: AnalysisConfig, table: Table, background: 
                         f"({len(table.columns)} features {table.columns[:5]}...): {type(error).__name__}: {error}"
                         ) from None
     return explanation, spent()
+
+
+def _model_here(task: Task) -> ModelSpec:
+    """The task's model where this process runs: its unpacked folder, or, on a machine without it (a Dask
+    worker elsewhere), its archive from the object store unpacked anew."""
+    spec = task.model
+    if spec.model_dir.is_dir() or spec.archive is None:
+        return spec
+    cache = Path(tempfile.gettempdir()) / "clarimon-models"
+    try:
+        data = open_objects(Path(task.home), task.s3_endpoint_url).read(spec.archive)
+        return dataclasses.replace(spec, model_dir=unpack(data, cache, spec.archive), cache=cache)
+    except (ObjectError, ArtifactError, OSError) as error:
+        raise JobFailed(f"Cannot fetch the model of {task.model_label} ({spec.archive}) where this part runs: "
+                        f"{error}") from None
 
 
 def _timed(predictor: Predictor) -> tuple[Predictor, Callable[[], float]]:

@@ -44,6 +44,7 @@ class Task:
     dimensions: dict[str, str] = field(default_factory=dict)  # the metrics' Endpoint, MonitoringSchedule
     memory_mb: int = 1024
     publish_metrics: bool = True  # a monitoring execution's metrics (cloudwatch_metrics.jsonl)
+    dask_scheduler: str | None = None  # where `instance_count` > 1 parts run; None: local processes
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class ModelSpec:
     environment: dict[str, str]
     cache: Path
     source: bytes | None = None  # an s3:// SAGEMAKER_SUBMIT_DIRECTORY, fetched by the parent
+    archive: str | None = None  # the ModelDataUrl `model_dir` was unpacked from (for processes elsewhere)
 
 
 def _serve(connection: Connection, spec: ModelSpec) -> None:

@@ -19,7 +19,7 @@ from clarimon.objects import LocalObjects
 from tests.documents import PROBABILITY_ENTRY_POINT, minimal_definition
 from tests.e2e.test_endpoints import X, csv, deploy_sklearn, fitted, runtime, wait_for  # noqa: F401 (fixture)
 from tests.e2e.test_job_definitions import error_of
-from tests.servers import Server
+from tests.servers import Server, dask_cluster
 
 pytestmark = pytest.mark.e2e
 
@@ -334,3 +334,29 @@ def test_two_servers_on_one_database_run_each_time_once(make_server: Any, region
     assert len(pages(MonitoringJobDefinitionName="churn-def", MonitoringTypeEquals="ModelExplainability")) == 6
     assert pages(MonitoringTypeEquals="DataQuality") == []
     assert len(pages(MonitoringScheduleName="hourly", ScheduledTimeBefore=utc("2026-11-25T08:30:00Z"))) == 2
+
+
+def test_instance_count_splits_a_job_across_a_dask_cluster(make_server: Any, region: str, tmp_path: Path,
+                                                           fitted: LogisticRegression) -> None:  # noqa: F811
+    with dask_cluster(workers=2) as address:
+        server, clock = serve(make_server, tmp_path, "--dask-scheduler", address)
+        client = server.client(region)
+        prepare(server, client, tmp_path, fitted, "churn")
+        send(server, region, "churn", X[100:160])
+        resources = {"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}}
+        client.create_model_explainability_job_definition(**definition("one-def", "churn"))
+        client.create_model_explainability_job_definition(**definition("two-def", "churn", JobResources=resources))
+        clock.set("2026-11-25T06:40:00Z")
+        window = {"DataAnalysisStartTime": "-PT1H", "DataAnalysisEndTime": "-PT0H"}
+        schedule(client, "one-now", "one-def", "NOW", **window)
+        schedule(client, "two-now", "two-def", "NOW", **window)
+        [one] = executions(client, "one-now", 1)
+        [two] = executions(client, "two-now", 1)
+    assert one["MonitoringExecutionStatus"] == two["MonitoringExecutionStatus"] == "Completed", (one, two)
+    results = server.home / "s3" / "bucket" / "mon" / "churn"
+    log = (results / "two-now" / "2026" / "11" / "25" / "06" / "execution.log").read_text()
+    assert "instances=2" in log
+    values = [orjson.loads((results / name / "2026" / "11" / "25" / "06" / "analysis.json").read_bytes())
+              ["explanations"]["kernel_shap"]["label0"]["global_shap_values"] for name in ("one-now", "two-now")]
+    assert list(values[0]) == list(values[1])
+    np.testing.assert_allclose(list(values[0].values()), list(values[1].values()), rtol=1e-10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from clarimon.jobs import execution
 from clarimon.jobs.task import NO_DATA, Source, Task
 from clarimon.objects import LocalObjects
 from clarimon.serving.capture import Exchange, prefix, record
+from clarimon.serving.packaging import package
 from clarimon.serving.workers import ModelSpec
 from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE
 
@@ -180,3 +182,38 @@ def test_instances_split_the_rows_and_merge_exactly(home: Path,
     a = np.loadtxt(single.splitlines()[1:], delimiter=",")
     b = np.loadtxt(split.splitlines()[1:], delimiter=",")
     np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_instances_on_a_dask_cluster_merge_exactly(home: Path, trained: tuple[LogisticRegression, np.ndarray]) -> None:
+    """The parts run on a Dask cluster's workers, which fetch the model from the object store (its folder is not
+    where they run), and merge into what one instance computes."""
+    from distributed import LocalCluster
+
+    capture(home, trained[1][100:130], HOUR + datetime.timedelta(minutes=1))
+    execution.run(task(home))
+    single = output(home, "explanations_shap/out.csv").read_text()
+    archive = package(home / "model" / "model.joblib", "sklearn", home / "model" / "code" / "inference.py")
+    LocalObjects(home / "s3").write("s3://bucket/models/m/model.tar.gz", archive)
+    elsewhere = ModelSpec(SKLEARN_IMAGE, home / "not-on-the-workers", {"SAGEMAKER_PROGRAM": "inference.py"},
+                          home / "cache", archive="s3://bucket/models/m/model.tar.gz")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        two = execution.run(task(home, instance_count=2, model=elsewhere, dask_scheduler=cluster.scheduler_address))
+    assert two.status == "Completed", two
+    split = output(home, "explanations_shap/out.csv").read_text()
+    a = np.loadtxt(single.splitlines()[1:], delimiter=",")
+    b = np.loadtxt(split.splitlines()[1:], delimiter=",")
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_an_unreachable_dask_scheduler_fails_naming_it(home: Path, trained: tuple[LogisticRegression, np.ndarray],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(execution, "DASK_CONNECT_SECONDS", 1)
+    capture(home, trained[1][100:110], HOUR + datetime.timedelta(minutes=1))
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    outcome = execution.run(task(home, instance_count=2, dask_scheduler=address))
+    assert outcome.status == "Failed"
+    assert outcome.failure_reason is not None
+    assert outcome.failure_reason.startswith(f"Cannot reach the Dask scheduler {address} (--dask-scheduler)")
