@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import datetime
 import logging
+import os
 import secrets
+import socket
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -226,15 +229,37 @@ def ended(services: Services, arn: str, status: str, exit_message: str | None, f
              failure_reason or "-")
 
 
+def owner_id() -> str:
+    """A server process's name on its leases: host, pid and a nonce (pids are reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _owner_gone(owner: str) -> bool:
+    """Whether a lease's owner is a process of this host that no longer exists (a server that crashed here and
+    restarted need not wait for its old leases to expire)."""
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:40] or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
 def fail_stale(services: Services, lease_seconds: float) -> int:
-    """End Failed every running job whose server stopped renewing its lease; returns how many."""
+    """End Failed every running job whose server stopped renewing its lease, or is known dead; returns how many."""
     limit = time.time() - lease_seconds
     with services.store.reading() as conn:
         running = resources.with_status(conn, processing_jobs.KIND, processing_jobs.RUNNING)
         stale = []
         for job in running:
             lease = executions.lease_of(conn, job.arn)
-            if lease is not None and lease[1] < limit:  # no lease: created, not yet taken (see `queued`)
+            # No lease: created, not yet taken (see `queued`).
+            if lease is not None and (lease[1] < limit or _owner_gone(lease[0])):
                 stale.append((job.arn, lease))
     for arn, lease in stale:
         when = _iso(_utc(lease[1]))

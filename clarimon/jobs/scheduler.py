@@ -8,10 +8,7 @@ take are unique rows, so with several servers on one database each time and each
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
-import uuid
 
 from clarimon.control import runs
 from clarimon.control.context import Services
@@ -20,17 +17,12 @@ from clarimon.jobs.runner import Runner
 log = logging.getLogger("clarimon.scheduler")
 
 
-def owner_id() -> str:
-    """This server process's name on its leases: host, pid and a nonce (pids are reused)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class Scheduler:
     def __init__(self, services: Services, *, interval: float, lease_seconds: float, concurrency: int) -> None:
         self.services = services
         self.interval = interval
         self.lease_seconds = lease_seconds
-        self.runner = Runner(services, owner_id(), concurrency=concurrency, lease_seconds=lease_seconds)
+        self.runner = Runner(services, runs.owner_id(), concurrency=concurrency, lease_seconds=lease_seconds)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="clarimon-scheduler")
 
