@@ -217,12 +217,19 @@ def test_schedules_explain_traffic_and_report_drift(make_server: Any, region: st
     assert len(executions(client, "churn-hourly", 3)) == 3  # the history stays
 
 
+def slow_endpoint(make_server: Any, region: str, tmp_path: Path, model: LogisticRegression,
+                  *extra: str) -> tuple[Server, Clock, Any]:
+    """A server whose endpoint "slow" takes two minutes on the explainer's batches, with traffic at 06:30."""
+    server, clock = serve(make_server, tmp_path, *extra)
+    client = server.client(region)
+    prepare(server, client, tmp_path, model, "slow", SLOW_ENTRY_POINT)
+    send(server, region, "slow", X[100:120])
+    return server, clock, client
+
+
 def test_runtime_limit_and_stop_requests_end_jobs_stopped(make_server: Any, region: str, tmp_path: Path,
                                                           fitted: LogisticRegression) -> None:  # noqa: F811
-    server, clock = serve(make_server, tmp_path, "--job-workers", "3")
-    client = server.client(region)
-    prepare(server, client, tmp_path, fitted, "slow", SLOW_ENTRY_POINT)
-    send(server, region, "slow", X[100:120])
+    server, clock, client = slow_endpoint(make_server, region, tmp_path, fitted, "--job-workers", "3")
     client.create_model_explainability_job_definition(**definition(
         "limited", "slow", StoppingCondition={"MaxRuntimeInSeconds": 3}))
     client.create_model_explainability_job_definition(**definition("unlimited", "slow"))
@@ -260,10 +267,7 @@ def test_runtime_limit_and_stop_requests_end_jobs_stopped(make_server: Any, regi
 def test_restart_fails_cut_off_jobs_and_marks_missed_times(make_server: Any, region: str, tmp_path: Path,
                                                            fitted: LogisticRegression) -> None:  # noqa: F811
     # Leases outlive the test: the restarted server ends the cut-off job because its old process is gone.
-    server, clock = serve(make_server, tmp_path, "--lease-seconds", "600")
-    client = server.client(region)
-    prepare(server, client, tmp_path, fitted, "slow", SLOW_ENTRY_POINT)
-    send(server, region, "slow", X[100:120])
+    server, clock, client = slow_endpoint(make_server, region, tmp_path, fitted, "--lease-seconds", "600")
     client.create_model_explainability_job_definition(**definition("slow-def", "slow"))
     clock.set("2026-11-25T06:40:00Z")
     schedule(client, "cut-now", "slow-def", "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H")
