@@ -18,7 +18,7 @@ from clarimon.jobs import execution  # noqa: F401 (imported for the forks)
 
 # The containers' libraries, where installed: unpickling a model imports the modules its classes live in.
 LIBRARIES = ("joblib", "sklearn.pipeline", "sklearn.preprocessing", "sklearn.linear_model", "sklearn.ensemble",
-             "sklearn.tree", "xgboost", "onnxruntime")
+             "sklearn.tree", "xgboost", "onnxruntime", "pyarrow.csv", "pyarrow.parquet")
 
 
 def _warm() -> None:

@@ -59,3 +59,36 @@ def test_errors_name_file_line_and_field(content: bytes, kind: str, kwargs: dict
     with pytest.raises(DataError) as caught:
         read(content, kind, source="d", **kwargs)
     assert caught.value.args[0].startswith(expected)
+
+
+def test_numeric_csv_equals_python_floats_bit_for_bit() -> None:
+    rng = np.random.default_rng(7)
+    numbers = rng.normal(size=(500, 6)) * 10.0 ** rng.integers(-30, 30, size=(500, 6))
+    cells = [[repr(float(v)) for v in row] for row in numbers]
+    for row in cells[::7]:
+        row[0], row[1], row[2] = f"{float(row[0]):.17e}", str(int(rng.integers(-2**62, 2**62))), " 1.5"
+    cells[3][4], cells[4][4], cells[5][5] = "inf", "-1e400", '"2.25"'
+    text = "\r\n".join(",".join(row) for row in cells[:250]) + "\r\n\r\n" + "\n".join(",".join(r) for r in cells[250:])
+    expected = [[float(c.strip('"')) for c in row] for row in cells]
+    headers = [f"f{i}" for i in range(6)]
+    for content in (text.encode(), b"\xef\xbb\xbf" + text.encode(), (",".join(headers) + "\n" + text).encode()):
+        table = read(content, "text/csv", source="d.csv", headers=headers, label="f5")
+        assert table.columns == headers[:5]
+        assert table.values.dtype == np.float64
+        assert table.values.tobytes() == np.array(expected)[:, :5].tobytes()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"a,b\nnan,2\n3,4\n", [[np.nan, 2.0], [3.0, 4.0]]),  # pyarrow reads nan as null; float() reads it
+        (b"a,b\n1_000,2\n3,4\n", [[1000.0, 2.0], [3.0, 4.0]]),  # float() accepts underscores, pyarrow does not
+        (b'"a","b"\n1,2\n3,4\n', [[1.0, 2.0], [3.0, 4.0]]),  # a quoted header row
+        (b"a,b\n1,\n3,4\n", [[1.0, ""], [3.0, "4"]]),  # a blank cell makes the column text
+    ],
+)
+def test_csv_that_is_not_plainly_numeric_is_read_as_python_reads_it(content: bytes, expected: list) -> None:  # type: ignore[type-arg]
+    table = read(content, "text/csv", source="d.csv")
+    assert table.columns == ["a", "b"]
+    assert [[None if isinstance(v, float) and np.isnan(v) else v for v in row] for row in table.values.tolist()] == \
+        [[None if isinstance(v, float) and np.isnan(v) else v for v in row] for row in expected]
