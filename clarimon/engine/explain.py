@@ -52,17 +52,22 @@ class Explanation:
         }
         return {"version": "1.0", "explanations": {"kernel_shap": per_label}}
 
-    def local_csv(self) -> str:
+    def local_csv(self) -> bytes:
         """explanations_shap/out.csv: one row per record, one column per feature (per feature and label when
-        the model has several outputs)."""
+        the model has several outputs); each value in the fewest digits that read back to the same float."""
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+
         if len(self.labels) == 1:
             header = list(self.features)
         else:
             header = [f"{f}_{label}" for label in self.labels for f in self.features]
         flat = self.local.transpose(0, 2, 1).reshape(len(self.local), -1)
-        out = io.StringIO()
-        out.write(",".join(header) + "\n")
-        np.savetxt(out, flat, delimiter=",", fmt="%.17g")
+        out = io.BytesIO()
+        out.write((",".join(header) + "\n").encode())
+        columns = pa.table([np.ascontiguousarray(flat[:, j], dtype=np.float64) for j in range(flat.shape[1])],
+                           names=[str(j) for j in range(flat.shape[1])])
+        pa_csv.write_csv(columns, out, pa_csv.WriteOptions(include_header=False, quoting_style="none"))
         return out.getvalue()
 
 

@@ -20,6 +20,6 @@ def write(explanation: Explanation, directory: Path, *, save_local: bool, parame
     if save_local:
         local = directory / "explanations_shap" / "out.csv"
         local.parent.mkdir(exist_ok=True)
-        local.write_text(explanation.local_csv())
+        local.write_bytes(explanation.local_csv())
         written.append(local)
     return written

@@ -247,7 +247,7 @@ def _write(task: Task, objects: Objects, explanation: Explanation, config: Analy
         files["constraint_violations.json"] = orjson.dumps({"version": "1.0", "violations": violations},
                                                            option=orjson.OPT_INDENT_2)
     if config.shap.save_local_shap_values:
-        files["explanations_shap/out.csv"] = explanation.local_csv().encode()
+        files["explanations_shap/out.csv"] = explanation.local_csv()
     if task.publish_metrics and task.environment.get("publish_cloudwatch_metrics", "Enabled") != "Disabled":
         files["cloudwatch_metrics.jsonl"] = _metrics(task, live)
     try:

@@ -119,10 +119,13 @@ def test_num_clusters_summarises_the_dataset_when_no_baseline(iris: Any) -> None
 def test_save_local_csv_columns(iris: Any) -> None:
     model, rows, headers = iris
     result = run(model, rows[:3], headers)
-    lines = result.local_csv().splitlines()
+    lines = result.local_csv().decode().splitlines()
     assert lines[0].split(",")[:2] == ["sepal_length_label0", "sepal_width_label0"]
     assert len(lines) == 4
     assert len(lines[1].split(",")) == 12
+    written = np.array([[float(cell) for cell in line.split(",")] for line in lines[1:]])
+    expected = result.local.transpose(0, 2, 1).reshape(3, -1)
+    assert written.tobytes() == expected.tobytes()  # every value reads back to the very same float
 
 
 def test_categorical_pipeline_is_exact() -> None:
