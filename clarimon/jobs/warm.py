@@ -2,8 +2,9 @@
 then starts as a fork of it, with the engine imported, its compiled kernel loaded and the model libraries of
 the supported containers imported (about 1.5 s a job otherwise; see benchmarks/monitoring.py).
 
-Importing this module has that side effect on purpose; nothing else imports it. No thread outlives the warm-up,
-so forking afterwards is safe.
+Importing this module has that side effect on purpose; nothing else imports it. No Python thread outlives the
+warm-up; the native pools that do (OpenBLAS's workers, pyarrow's jemalloc background thread) register fork
+handlers, so forking afterwards is safe.
 """
 
 from __future__ import annotations
