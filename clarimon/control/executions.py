@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-from clarimon.control import pagination
 from clarimon.control.context import Context, Request, Response
-from clarimon.control.listing import DEFAULT_MAX_RESULTS, time_member
+from clarimon.control.listing import DEFAULT_MAX_RESULTS, keyset_page, time_member
 from clarimon.control.schedules import execution_summary
 from clarimon.store import executions
 from clarimon.store.executions import ExecutionQuery
@@ -33,14 +30,8 @@ def list_(ctx: Context, request: Request) -> Response:
         modified_before=time_member(request, "LastModifiedTimeBefore"),
         modified_after=time_member(request, "LastModifiedTimeAfter"),
     )
-    scope = {"op": OPERATION, **{k: v for k, v in dataclasses.asdict(query).items() if k not in ("limit", "after")}}
-    if request.get("NextToken"):
-        query = dataclasses.replace(query, after=pagination.cursor(ctx.store.secret(), request["NextToken"], scope))
-    with ctx.store.reading() as conn:
-        rows = executions.page(conn, query)
-    response: Response = {"MonitoringExecutionSummaries": [execution_summary(e) for e in rows[: query.limit]]}
-    if len(rows) > query.limit:
-        last = rows[query.limit - 1]
-        position = [executions.sort_value(last, query.sort_by), last.id]
-        response["NextToken"] = pagination.encode(ctx.store.secret(), scope, position)
+    rows, token = keyset_page(ctx, OPERATION, request, query, executions.page, executions.sort_value)
+    response: Response = {"MonitoringExecutionSummaries": [execution_summary(e) for e in rows]}
+    if token:
+        response["NextToken"] = token
     return response

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection
 
 from clarimon.control import pagination
 from clarimon.control.context import Context, Request
 from clarimon.store import resources
+from clarimon.store.executions import Execution, ExecutionQuery
 from clarimon.store.resources import ListQuery, Resource
 from clarimon.timestamps import parse_timestamp
 
 DEFAULT_MAX_RESULTS = 10
+
+Query = TypeVar("Query", ListQuery, ExecutionQuery)
+Item = TypeVar("Item", Resource, Execution)
 
 
 @dataclass(frozen=True)
@@ -39,19 +47,25 @@ def list_resources(ctx: Context, operation: str, kind: str, request: Request) ->
         job_definition_name=request.get("MonitoringJobDefinitionName"),
         monitoring_type=request.get("MonitoringTypeEquals"),
     )
-    # A token is good only for the listing that issued it: same operation, caller, filters and order.
+    rows, token = keyset_page(ctx, operation, request, query, resources.page, resources.sort_value)
+    return Page(rows, token)
+
+
+def keyset_page(ctx: Context, operation: str, request: Request, query: Query,
+                fetch: Callable[[Connection, Query], list[Item]],
+                sort_value: Callable[[Item, str], Any]) -> tuple[list[Item], str | None]:
+    """One page of `query` resumed after the request's NextToken, and the token of the next page (None at the
+    end). A token is good only for the listing that issued it: same operation, caller, filters and order."""
     scope = {"op": operation, **{k: v for k, v in dataclasses.asdict(query).items() if k not in ("limit", "after")}}
     if request.get("NextToken"):
         query = dataclasses.replace(query, after=pagination.cursor(ctx.store.secret(), request["NextToken"], scope))
     with ctx.store.reading() as conn:
-        rows = resources.page(conn, query)
-    token = None
-    if len(rows) > query.limit:
-        rows = rows[: query.limit]
-        last = rows[-1]
-        position = [resources.sort_value(last, query.sort_by), last.id]
-        token = pagination.encode(ctx.store.secret(), scope, position)
-    return Page(rows, token)
+        rows = fetch(conn, query)
+    if len(rows) <= query.limit:
+        return rows, None
+    rows = rows[: query.limit]
+    last = rows[-1]
+    return rows, pagination.encode(ctx.store.secret(), scope, [sort_value(last, query.sort_by), last.id])
 
 
 def time_member(request: Request, member: str) -> float | None:
