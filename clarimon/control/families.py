@@ -17,7 +17,8 @@ from clarimon.store.resources import Resource
 Check = Callable[[Context, Request], None]
 AfterCreate = Callable[[Context, str, Request], None]
 Columns = Callable[[Context, Request], dict[str, Any]]
-Guard = Callable[[Context, Connection, Resource], None]
+Opening = Callable[[Request, float], tuple[str, dict[str, Any]]]
+OnDelete = Callable[[Context, Connection, Resource], None]
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,14 @@ class Family:
     endpoint_of: Callable[[Request], str | None] = lambda request: None
     checks: tuple[Check, ...] = field(default_factory=tuple)
     status: str | None = None  # the status a new resource starts in
+    # Instead of `status`: the status and document members a request starts with, given the creation time (a
+    # processing job clarimon cannot run starts Failed, saying why).
+    opening: Opening | None = None
     after_create: AfterCreate | None = None  # work that follows a committed create (an endpoint's deployment)
     columns: Columns | None = None  # indexed columns other than the endpoint (a schedule's job definition)
-    delete_guard: Guard | None = None  # raises when the resource may not go (a job definition in use)
+    # In the deleting transaction, before the row goes: refuses by raising (a job definition in use) or ends what
+    # depends on the resource (a schedule's running executions).
+    on_delete: OnDelete | None = None
 
     def create(self, ctx: Context, request: Request) -> Response:
         for check in self.checks:
@@ -50,12 +56,14 @@ class Family:
         tags = tagging.creation_tags(request)
         name = request[self.name]
         arn = arns.arn(ctx, self.kind, name)
-        document = {k: v for k, v in request.items() if k != "Tags"}
+        now = ctx.now()
+        status, opened = self.opening(request, now) if self.opening is not None else (self.status, {})
+        document = {**{k: v for k, v in request.items() if k != "Tags"}, **opened}
         columns = {"endpoint_name": self.endpoint_of(request), **(self.columns(ctx, request) if self.columns else {})}
         with ctx.store.transaction(conflict=self.taken(name, arn)) as conn:
             quotas.reserve(ctx, conn, self.kind)
             resources.insert(conn, kind=self.kind, account=ctx.account, region=ctx.region, name=name, arn=arn,
-                             now=ctx.now(), document=document, tags=tags, status=self.status, **columns)
+                             now=now, document=document, tags=tags, status=status, **columns)
         if self.after_create is not None:
             self.after_create(ctx, arn, request)
         return {self.arn: arn}
@@ -88,7 +96,7 @@ class Family:
             resource = resources.get(conn, arn, for_update=True)
             if resource is None:
                 raise self.not_found(name, arn)
-            if self.delete_guard is not None:
-                self.delete_guard(ctx, conn, resource)
+            if self.on_delete is not None:
+                self.on_delete(ctx, conn, resource)
             resources.delete(conn, arn)
         return {}

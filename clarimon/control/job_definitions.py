@@ -66,7 +66,7 @@ FAMILY = Family(
         "EndpointName"
     ),
     checks=(_check_input,),
-    delete_guard=_guard,
+    on_delete=_guard,
 )
 
 create, describe, list_, delete = FAMILY.create, FAMILY.describe, FAMILY.list_, FAMILY.delete

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from clarimon.control import arns, tagging
 from clarimon.control.context import Context, Request, Response
 from clarimon.control.families import Family
 from clarimon.errors import ValidationException
@@ -42,41 +41,6 @@ def _summary(item: Resource) -> Response:
     return summary
 
 
-FAMILY = Family(
-    kind=KIND,
-    name="ProcessingJobName",
-    arn="ProcessingJobArn",
-    list_operation="ListProcessingJobs",
-    summaries="ProcessingJobSummaries",
-    summary=_summary,
-    # moto's wording; SageMaker answers a missing job with ValidationException too.
-    not_found=lambda name, arn: ValidationException(f"Could not find processing job '{arn}'."),
-    # SageMaker's words for a taken job name (its training jobs'; processing jobs' assumed the same).
-    taken=lambda name, arn: ValidationException(
-        f"Job name must be unique within an AWS account and region, and a job with this name already exists ({arn})"
-    ),
-    status="InProgress",
-)
-
-list_ = FAMILY.list_
-
-
-def create(ctx: Context, request: Request) -> Response:
-    """A Clarify processing job, InProgress until a server runs it; any other image's job is created Failed."""
-    name = request["ProcessingJobName"]
-    arn = arns.arn(ctx, KIND, name)
-    tags = tagging.creation_tags(request)
-    now = ctx.now()
-    document: dict[str, Any] = {k: v for k, v in request.items() if k != "Tags"}
-    problem = unrunnable(request)
-    if problem is not None:
-        document.update(FailureReason=problem, ExitMessage=problem, ProcessingEndTime=now)
-    with ctx.store.transaction(conflict=FAMILY.taken(name, arn)) as conn:
-        resources.insert(conn, kind=KIND, account=ctx.account, region=ctx.region, name=name, arn=arn, now=now,
-                         document=document, tags=tags, status="Failed" if problem else "InProgress")
-    return {"ProcessingJobArn": arn}
-
-
 def unrunnable(request: Request) -> str | None:
     """Why clarimon cannot run this job, or None: the image must be Clarify's, with its config input."""
     image = request["AppSpecification"]["ImageUri"]
@@ -90,6 +54,33 @@ def unrunnable(request: Request) -> str | None:
     if not (request.get("ProcessingOutputConfig") or {}).get("Outputs"):
         return f"ClientError: no ProcessingOutputConfig output: Clarify writes its results from {OUTPUT_PATH}."
     return None
+
+
+def _opening(request: Request, now: float) -> tuple[str, dict[str, Any]]:
+    """A Clarify job starts InProgress, waiting until a server runs it; any other job is created Failed."""
+    problem = unrunnable(request)
+    if problem is None:
+        return "InProgress", {}
+    return "Failed", {"FailureReason": problem, "ExitMessage": problem, "ProcessingEndTime": now}
+
+
+FAMILY = Family(
+    kind=KIND,
+    name="ProcessingJobName",
+    arn="ProcessingJobArn",
+    list_operation="ListProcessingJobs",
+    summaries="ProcessingJobSummaries",
+    summary=_summary,
+    # moto's wording; SageMaker answers a missing job with ValidationException too.
+    not_found=lambda name, arn: ValidationException(f"Could not find processing job '{arn}'."),
+    # SageMaker's words for a taken job name (its training jobs'; processing jobs' assumed the same).
+    taken=lambda name, arn: ValidationException(
+        f"Job name must be unique within an AWS account and region, and a job with this name already exists ({arn})"
+    ),
+    opening=_opening,
+)
+
+create, list_ = FAMILY.create, FAMILY.list_
 
 
 def describe(ctx: Context, request: Request) -> Response:

@@ -80,6 +80,15 @@ def _summary(item: Resource) -> Response:
     return summary
 
 
+def _stop_executions(ctx: Context, conn: Connection, schedule: Resource) -> None:
+    """A deleted schedule's running executions stop; its execution history stays, as in SageMaker."""
+    query = executions.ExecutionQuery(ctx.account, ctx.region, limit=1000, schedule_name=schedule.name)
+    now = ctx.now()
+    for execution in executions.page(conn, query):
+        if execution.processing_job_arn and execution.status in ("Pending", "InProgress"):
+            processing_jobs.request_stop(conn, execution.processing_job_arn, now)
+
+
 FAMILY = Family(
     kind=KIND,
     name="MonitoringScheduleName",
@@ -92,9 +101,10 @@ FAMILY = Family(
     checks=(_check,),
     status="Scheduled",
     columns=_columns,
+    on_delete=_stop_executions,
 )
 
-create, list_ = FAMILY.create, FAMILY.list_
+create, list_, delete = FAMILY.create, FAMILY.list_, FAMILY.delete
 
 
 def describe(ctx: Context, request: Request) -> Response:
@@ -144,25 +154,6 @@ def _transition(ctx: Context, name: str, source: str, target: str) -> None:
             resources.update(conn, arn, ctx.now(), status=target)
         elif schedule.status != target:
             raise ValidationException(f"Monitoring schedule {name} is {schedule.status}; it cannot become {target}.")
-
-
-def delete(ctx: Context, request: Request) -> Response:
-    """The schedule goes and its running executions stop; its execution history stays, as in SageMaker."""
-    name = request["MonitoringScheduleName"]
-    arn = arns.arn(ctx, KIND, name)
-    now = ctx.now()
-    with ctx.store.transaction() as conn:
-        if not resources.delete(conn, arn):
-            raise FAMILY.not_found(name, arn)
-        for job in _running_jobs(conn, ctx, name):
-            processing_jobs.request_stop(conn, job, now)
-    return {}
-
-
-def _running_jobs(conn: Connection, ctx: Context, name: str) -> list[str]:
-    query = executions.ExecutionQuery(ctx.account, ctx.region, limit=1000, schedule_name=name)
-    return [e.processing_job_arn for e in executions.page(conn, query)
-            if e.processing_job_arn and e.status in ("Pending", "InProgress")]
 
 
 def execution_summary(execution: Execution) -> Response:
