@@ -23,3 +23,13 @@ def parse_timestamp(value: Any, path: str = "") -> float:
                 moment = moment.replace(tzinfo=datetime.UTC)
             return moment.timestamp()
     raise SerializationException(f"Unexpected value {value!r} at '{path}': expected a timestamp.")
+
+
+def utc(seconds: float) -> datetime.datetime:
+    """Epoch seconds as a UTC datetime."""
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
+
+
+def iso(moment: datetime.datetime) -> str:
+    """A time as Model Monitor writes it (capture records, analysis windows): 2026-11-25T07:00:00Z."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

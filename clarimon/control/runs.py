@@ -31,6 +31,7 @@ from clarimon.errors import ServiceError
 from clarimon.jobs.schedules import window
 from clarimon.store import executions, resources
 from clarimon.store.resources import Resource
+from clarimon.timestamps import iso, utc
 
 log = logging.getLogger("clarimon.runs")
 
@@ -48,7 +49,7 @@ class Due:
 def due(services: Services, now: float) -> list[Due]:
     """Every Scheduled schedule's times not yet taken, up to `now` (in every account and region)."""
     found = []
-    moment = _utc(now)
+    moment = utc(now)
     with services.store.reading() as conn:
         schedules = resources.with_status(conn, SCHEDULE_KIND, ("Scheduled",))
         for schedule in schedules:
@@ -58,9 +59,9 @@ def due(services: Services, now: float) -> list[Due]:
             since = max(schedule.last_modified_time, latest.scheduled_time if latest else 0.0)
             if plan.now:
                 times = [] if latest is not None and latest.scheduled_time >= schedule.last_modified_time else [
-                    _utc(schedule.last_modified_time)]
+                    utc(schedule.last_modified_time)]
             else:
-                times = plan.times(_utc(since), moment)
+                times = plan.times(utc(since), moment)
             if times:
                 found.append(Due(schedule, times))
     return found
@@ -91,7 +92,7 @@ def claim(services: Services, owner: str, item: Due) -> str | None:
                 return None
             for missed in item.times[:-1]:
                 executions.insert(conn, scheduled_time=missed.timestamp(), now=now, status="Failed",
-                                  failure_reason=MISSED.format(time=_iso(missed)), **common)
+                                  failure_reason=MISSED.format(time=iso(missed)), **common)
             if document is None:
                 executions.insert(conn, scheduled_time=scheduled.timestamp(), now=now, status="Failed",
                                   failure_reason=failure, **common)
@@ -103,7 +104,7 @@ def claim(services: Services, owner: str, item: Due) -> str | None:
             executions.take_lease(conn, arn, owner, time.time())
     except ServiceError:  # the unique (schedule, time) row exists: another server took it
         return None
-    log.info("execution pending schedule=%s scheduled=%s job=%s missed=%d", schedule.arn, _iso(scheduled), arn,
+    log.info("execution pending schedule=%s scheduled=%s job=%s missed=%d", schedule.arn, iso(scheduled), arn,
              len(item.times) - 1)
     return arn
 
@@ -123,7 +124,7 @@ def _job_document(ctx: Context, schedule: Resource, config: dict[str, Any],
     folder = (f"{endpoint}/" if endpoint else "") + f"{schedule.name}/{scheduled:%Y/%m/%d/%H}"
     output_uri = f"{output['S3Uri'].rstrip('/')}/{folder}"
     constraints = _constraints_uri(ctx, definition.get("ModelExplainabilityBaselineConfig") or {})
-    environment = {**(app.get("Environment") or {}), "start_time": _iso(start), "end_time": _iso(end),
+    environment = {**(app.get("Environment") or {}), "start_time": iso(start), "end_time": iso(end),
                    "sagemaker_monitoring_schedule_name": schedule.name}
     if endpoint_input:
         environment["sagemaker_endpoint_name"] = endpoint_input["EndpointName"]
@@ -262,16 +263,8 @@ def fail_stale(services: Services, lease_seconds: float) -> int:
             if lease is not None and (lease[1] < limit or _owner_gone(lease[0])):
                 stale.append((job.arn, lease))
     for arn, lease in stale:
-        when = _iso(_utc(lease[1]))
+        when = iso(utc(lease[1]))
         reason = (f"The server running this job stopped before the job finished (its last heartbeat was at {when});"
                   " clarimon does not retry it: the next scheduled time runs as usual.")
         ended(services, arn, "Failed", reason, reason)
     return len(stale)
-
-
-def _utc(seconds: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC)
-
-
-def _iso(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

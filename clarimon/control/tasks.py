@@ -7,7 +7,6 @@ input); a job made by CreateProcessingJob is read from its public members, as Cl
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import orjson
@@ -19,6 +18,7 @@ from clarimon.jobs.task import Source, Task
 from clarimon.objects import ObjectError
 from clarimon.store import resources
 from clarimon.store.resources import Resource
+from clarimon.timestamps import utc
 
 
 def task(services: Services, arn: str) -> Task:
@@ -56,7 +56,7 @@ def task(services: Services, arn: str) -> Task:
     dimensions = {"MonitoringSchedule": run["schedule"], **({"Endpoint": endpoint} if endpoint else {})}
     return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
                 config_uri=run["config_uri"], constraints_uri=run["constraints_uri"], output_uri=run["output_uri"],
-                start=_utc(run["start"]), end=_utc(run["end"]), source=source, model=spec, model_label=label,
+                start=utc(run["start"]), end=utc(run["end"]), source=source, model=spec, model_label=label,
                 instance_count=int(job.document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
                 environment=dict(job.document.get("Environment") or {}), dimensions=dimensions,
                 dask_scheduler=settings.dask_scheduler)
@@ -131,7 +131,3 @@ def max_runtime(services: Services, arn: str) -> float:
         job = resources.get(conn, arn)
     condition = (job.document.get("StoppingCondition") if job else None) or {}
     return float(condition.get("MaxRuntimeInSeconds", processing_jobs.DEFAULT_MAX_RUNTIME))
-
-
-def _utc(seconds: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC)

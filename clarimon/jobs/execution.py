@@ -35,6 +35,7 @@ from clarimon.objects import ObjectError, Objects, open_objects
 from clarimon.serving import runtimes
 from clarimon.serving.artifacts import ArtifactError, unpack
 from clarimon.serving.workers import ModelSpec
+from clarimon.timestamps import iso
 
 DASK_CONNECT_SECONDS = 30  # how long a job tries to reach the Dask scheduler before it fails
 
@@ -69,7 +70,7 @@ def run(task: Task) -> Outcome:
     os.environ.update(task.environment)  # the app specification's Environment, as the container would see it
     log, timer = _Log(), _Timer()
     objects = open_objects(Path(task.home), task.s3_endpoint_url)
-    window = f" window=[{_iso(task.start)}, {_iso(task.end)})" if task.start and task.end else ""
+    window = f" window=[{iso(task.start)}, {iso(task.end)})" if task.start and task.end else ""
     log(f"job={task.job_name}{window} source={task.source.uri}")
     try:
         outcome = _run(task, objects, log, timer)
@@ -288,7 +289,3 @@ def die_with_parent() -> None:
 
 def _join(uri: str, name: str) -> str:
     return f"{uri.rstrip('/')}/{name}"
-
-
-def _iso(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

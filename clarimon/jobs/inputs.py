@@ -15,6 +15,7 @@ from clarimon.engine.config import AnalysisConfig
 from clarimon.engine.datasets import DataError, Table, read
 from clarimon.jobs.task import NO_DATA, JobFailed, Source, Task
 from clarimon.objects import ObjectError, Objects
+from clarimon.timestamps import iso
 
 _HOUR_PATH = regex.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
@@ -46,7 +47,7 @@ def table(task: Task, config: AnalysisConfig, objects: Objects, log: Callable[[s
         return _dataset(uris, config, source.uri, objects)
     if task.start is None or task.end is None:
         raise JobFailed(f"{source.uri}: a capture or batch transform input needs an analysis window")
-    window = f"from {_iso(task.start)} to {_iso(task.end)}"
+    window = f"from {iso(task.start)} to {iso(task.end)}"
     try:
         if source.dataset_format is None:
             captured = capture.Captured()
@@ -112,7 +113,3 @@ def _batch(uris: list[str], fmt: dict[str, Any], config: AnalysisConfig, objects
         values = values[:, [columns.index(h) for h in wanted]]
         columns = wanted
     return Table(columns, values)
-
-
-def _iso(moment: datetime.datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

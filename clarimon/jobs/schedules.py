@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import regex
 
+from clarimon.timestamps import iso
+
 HOUR = datetime.timedelta(hours=1)
 _CRON = regex.compile(r"cron\(0 (\*|\d{1,2})(?:/(\d{1,2}))? \? \* \* \*\)")
 _DURATION = regex.compile(r"([-+])?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
@@ -92,8 +94,8 @@ def window(scheduled: datetime.datetime, start_offset: str | None, end_offset: s
     start = scheduled + (offset(start_offset) if start_offset else -HOUR)
     end = scheduled + (offset(end_offset) if end_offset else datetime.timedelta(0))
     if not start < end:
-        raise ScheduleError(f"The analysis window is empty: it starts at {start:%Y-%m-%dT%H:%M:%SZ} and ends at "
-                            f"{end:%Y-%m-%dT%H:%M:%SZ}; the start offset must come before the end offset.")
+        raise ScheduleError(f"The analysis window is empty: it starts at {iso(start)} and ends at "
+                            f"{iso(end)}; the start offset must come before the end offset.")
     if end - start > datetime.timedelta(hours=24):
         raise ScheduleError("The analysis window is longer than 24 hours, which Model Monitor does not allow.")
     return start, end

@@ -21,6 +21,7 @@ import orjson
 
 from clarimon.objects import Objects
 from clarimon.serving.codecs import base_type
+from clarimon.timestamps import iso, utc
 
 log = logging.getLogger("clarimon.capture")
 
@@ -49,8 +50,7 @@ def record(config: dict[str, Any], exchange: Exchange, event_id: str) -> dict[st
         data["endpointInput"] = _payload(exchange.request, exchange.request_type, "INPUT", header)
     if modes & {"Output", "InputAndOutput"}:
         data["endpointOutput"] = _payload(exchange.response, exchange.response_type, "OUTPUT", header)
-    moment = datetime.datetime.fromtimestamp(exchange.time, datetime.UTC)
-    metadata = {"eventId": event_id, "inferenceTime": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    metadata = {"eventId": event_id, "inferenceTime": iso(utc(exchange.time))}
     if exchange.inference_id:
         metadata["inferenceId"] = exchange.inference_id
     return {"captureData": data, "eventMetadata": metadata, "eventVersion": "0"}
@@ -69,8 +69,7 @@ def _payload(body: bytes, content_type: str, mode: str, header: dict[str, Any]) 
 
 
 def prefix(destination: str, exchange: Exchange) -> str:
-    moment = datetime.datetime.fromtimestamp(exchange.time, datetime.UTC)
-    return f"{destination.rstrip('/')}/{exchange.endpoint}/{exchange.variant}/{moment:%Y/%m/%d/%H}"
+    return f"{destination.rstrip('/')}/{exchange.endpoint}/{exchange.variant}/{utc(exchange.time):%Y/%m/%d/%H}"
 
 
 class CaptureWriter:
