@@ -24,6 +24,10 @@ class Services:
     host: Host
     capture: CaptureWriter
 
+    def now(self) -> float:
+        """The current time in epoch seconds, to the millisecond as SageMaker reports it."""
+        return round(self.clock(), 3)
+
 
 @dataclass(frozen=True)
 class Context:
@@ -40,8 +44,7 @@ class Context:
         return self.services.settings
 
     def now(self) -> float:
-        """The current time in epoch seconds, to the millisecond as SageMaker reports it."""
-        return round(self.services.clock(), 3)
+        return self.services.now()
 
 
 Request = dict[str, Any]

@@ -199,7 +199,7 @@ def started(services: Services, arn: str) -> None:
         job = resources.get(conn, arn, for_update=True)
         if job is None or job.status != "InProgress":
             return
-        now = Context(job.account, job.region, services).now()
+        now = services.now()
         resources.update(conn, arn, now, document={**job.document, "ProcessingStartTime": now})
         execution = executions.by_job(conn, arn)
         if execution is not None and execution.status == "Pending":
@@ -218,10 +218,7 @@ def ended(services: Services, arn: str, status: str, exit_message: str | None, f
     `execution_status` (default the same), and the lease is released."""
     with services.store.transaction() as conn:
         executions.release(conn, arn)
-        job = resources.get(conn, arn)
-        if job is None:
-            return
-        now = Context(job.account, job.region, services).now()
+        now = services.now()
         if processing_jobs.finish(conn, arn, now, status, exit_message=exit_message,
                                   failure_reason=failure_reason) is None:
             return
