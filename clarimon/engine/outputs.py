@@ -11,15 +11,22 @@ from clarimon.engine import report
 from clarimon.engine.explain import Explanation
 
 
+def files(explanation: Explanation, *, save_local: bool, parameters: dict[str, Any]) -> dict[str, bytes]:
+    """Clarify's output files by their path in the output folder: analysis.json, report.html and, with
+    `save_local`, explanations_shap/out.csv."""
+    found = {"analysis.json": orjson.dumps(explanation.to_analysis_json(), option=orjson.OPT_INDENT_2),
+             "report.html": report.render(explanation, parameters).encode()}
+    if save_local:
+        found["explanations_shap/out.csv"] = explanation.local_csv()
+    return found
+
+
 def write(explanation: Explanation, directory: Path, *, save_local: bool, parameters: dict[str, Any]) -> list[Path]:
     """The output files, written under `directory`; returns their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = [directory / "analysis.json", directory / "report.html"]
-    written[0].write_bytes(orjson.dumps(explanation.to_analysis_json(), option=orjson.OPT_INDENT_2))
-    written[1].write_text(report.render(explanation, parameters))
-    if save_local:
-        local = directory / "explanations_shap" / "out.csv"
-        local.parent.mkdir(exist_ok=True)
-        local.write_bytes(explanation.local_csv())
-        written.append(local)
+    written = []
+    for name, content in files(explanation, save_local=save_local, parameters=parameters).items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        written.append(path)
     return written

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from clarimon.engine import drift, report
+from clarimon.engine import drift, outputs
 from clarimon.engine.config import AnalysisConfig, ConfigError, parse
 from clarimon.engine.datasets import DataError, Table
 from clarimon.engine.explain import Background, Explanation, background_of, explain, merge
@@ -240,15 +240,11 @@ def _timed(predictor: Predictor) -> tuple[Predictor, Callable[[], float]]:
 
 def _write(task: Task, objects: Objects, explanation: Explanation, config: AnalysisConfig, live: dict[str, Any],
            violations: list[dict[str, str]]) -> None:
-    files: dict[str, bytes] = {
-        "analysis.json": orjson.dumps(live, option=orjson.OPT_INDENT_2),
-        "report.html": report.render(explanation, {"job": task.job_name, "rows": len(explanation.local)}).encode(),
-    }
+    files = outputs.files(explanation, save_local=config.shap.save_local_shap_values,
+                          parameters={"job": task.job_name, "rows": len(explanation.local)})
     if violations:
         files["constraint_violations.json"] = orjson.dumps({"version": "1.0", "violations": violations},
                                                            option=orjson.OPT_INDENT_2)
-    if config.shap.save_local_shap_values:
-        files["explanations_shap/out.csv"] = explanation.local_csv()
     if task.publish_metrics and task.environment.get("publish_cloudwatch_metrics", "Enabled") != "Disabled":
         files["cloudwatch_metrics.jsonl"] = _metrics(task, live)
     try:
