@@ -36,6 +36,12 @@ class ShapConfig:
     features_to_explain: list[str | int] | None
 
 
+def by_index(probability: str | int | None) -> bool:
+    """Whether a predictor's `probability` picks the scores by position (an index, digits, or None for all of
+    them) rather than being a JMESPath into each record of the model's answer."""
+    return not (isinstance(probability, str) and not probability.isdigit())
+
+
 @dataclass(frozen=True)
 class PredictorConfig:
     content_type: str | None

@@ -18,7 +18,7 @@ import jmespath
 import numpy as np
 import orjson
 
-from clarimon.engine.config import PredictorConfig
+from clarimon.engine.config import PredictorConfig, by_index
 from clarimon.engine.predictors import ModelError, Predictor
 
 PAYLOAD_LIMIT = 5 * 1024 * 1024  # under the runtime's 6 MB, leaving room for the template
@@ -103,7 +103,7 @@ def parse(body: bytes, accept: str, probability: str | int | None, endpoint: str
         document = orjson.loads(body)
         records = document if isinstance(document, list) else next(
             (v for v in document.values() if isinstance(v, list)), [document])
-    if isinstance(probability, str) and not probability.isdigit():
+    if not by_index(probability):
         records = [jmespath.search(probability, r) for r in records]
         probability = None
     try:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from clarimon.engine.config import by_index
+
 Predictor = Callable[[np.ndarray], np.ndarray]
 
 
@@ -125,7 +127,7 @@ def select(predictor: Predictor, probability: str | int | None) -> Predictor:
     """Only output `probability` (an index) of a multi-output predictor, as Clarify's `probability` picks one."""
     if probability is None:
         return predictor
-    if isinstance(probability, str) and not probability.isdigit():
+    if not by_index(probability):
         raise ModelError(f"predictor.probability {probability!r}: a local model's outputs are chosen by index")
     index = int(probability)
 

@@ -25,7 +25,7 @@ import numpy as np
 import orjson
 
 from clarimon.engine import drift, outputs
-from clarimon.engine.config import AnalysisConfig, ConfigError, parse
+from clarimon.engine.config import AnalysisConfig, ConfigError, by_index, parse
 from clarimon.engine.datasets import DataError, Table
 from clarimon.engine.explain import Background, Explanation, background_of, explain, merge
 from clarimon.engine.predictors import ModelError, Predictor
@@ -193,8 +193,7 @@ def _explain_part(task: Task, config: AnalysisConfig, table: Table, background: 
     except (runtimes.LoadError, runtimes.UnsupportedImage) as error:
         raise JobFailed(f"Cannot load the model of {task.model_label}: {error}") from None
     predictor, spent = _timed(shadow.predictor(served, config.predictor, task.model_label))
-    by_index = not isinstance(config.predictor.probability, str) or config.predictor.probability.isdigit()
-    if not by_index:  # the predictor applied the JMESPath already
+    if not by_index(config.predictor.probability):  # the predictor applied the JMESPath already
         config = dataclasses.replace(config, predictor=dataclasses.replace(config.predictor, probability=None))
     memory = max(64, task.memory_mb // max(1, task.instance_count))
     try:

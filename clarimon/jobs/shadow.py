@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from clarimon.engine.config import PredictorConfig
+from clarimon.engine.config import PredictorConfig, by_index
 from clarimon.engine.endpoint import endpoint_predictor, parse
 from clarimon.engine.predictors import ModelError, Predictor, as_outputs
 from clarimon.serving import runtimes
@@ -36,9 +36,8 @@ def predictor(served: runtimes.Served, config: PredictorConfig, name: str) -> Pr
     same numbers, without writing and parsing text. A JMESPath `probability` reads the encoded answer."""
     content_type = config.content_type or "text/csv"
     accept = config.accept_type or content_type
-    by_index = config.probability is None or isinstance(config.probability, int) or str(config.probability).isdigit()
     rows = served.rows
-    if rows is None or content_type != "text/csv" or not by_index:
+    if rows is None or content_type != "text/csv" or not by_index(config.probability):
         return endpoint_predictor(_Runtime(served.handler), name, config, payload_limit=LOCAL_PAYLOAD)
 
     def predict(batch: np.ndarray) -> np.ndarray:
