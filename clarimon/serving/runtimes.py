@@ -111,9 +111,13 @@ def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, ca
         import joblib
 
         model = joblib.load(path)
+
+        def predict_rows(rows: np.ndarray) -> np.ndarray:
+            return np.asarray(model.predict(rows))
+
         return Served(
-            _guarded(lambda body, kind, accept: codecs.encode(model.predict(codecs.decode(body, kind)), accept)),
-            _guarded_rows(lambda rows, accept: np.asarray(model.predict(rows))),
+            _guarded(lambda body, kind, accept: codecs.encode(predict_rows(codecs.decode(body, kind)), accept)),
+            _guarded_rows(lambda rows, accept: predict_rows(rows)),
         )
 
     module = _entry_point(program, model_dir, environment.get("SAGEMAKER_SUBMIT_DIRECTORY"), fetch, cache)
@@ -191,14 +195,15 @@ def _xgboost(model_dir: Path) -> Served:
     except xgboost.core.XGBoostError as error:
         raise LoadError(f"xgboost-model is not an XGBoost model ({error})") from None
 
+    def predict(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(booster.inplace_predict(rows.astype(np.float32)))
+
     def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         if codecs.base_type(content_type, codecs.CSV) != codecs.CSV:
             raise codecs.UnsupportedFormat(f"Content type {content_type} is not supported: send headerless text/csv.")
-        rows = codecs.decode(body, codecs.CSV)
-        return codecs.encode(booster.inplace_predict(rows.astype(np.float32)), codecs.accepted(accept, codecs.CSV))
+        return codecs.encode(predict(codecs.decode(body, codecs.CSV)), codecs.accepted(accept, codecs.CSV))
 
-    return Served(_guarded(handle),
-                  _guarded_rows(lambda rows, accept: np.asarray(booster.inplace_predict(rows.astype(np.float32)))))
+    return Served(_guarded(handle), _guarded_rows(lambda rows, accept: predict(rows)))
 
 
 def _onnx(model_dir: Path) -> Served:
@@ -212,11 +217,10 @@ def _onnx(model_dir: Path) -> Served:
     outputs = session.get_outputs()
     chosen = next((o.name for o in outputs if "prob" in o.name.lower()), outputs[-1].name)
 
+    def predict(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(session.run([chosen], {name: np.atleast_2d(rows.astype(np.float32))})[0])
+
     def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
-        rows = codecs.decode(body, content_type).astype(np.float32)
-        return codecs.encode(session.run([chosen], {name: np.atleast_2d(rows)})[0], accept)
+        return codecs.encode(predict(codecs.decode(body, content_type)), accept)
 
-    def rows(data: np.ndarray, accept: str) -> np.ndarray:
-        return np.asarray(session.run([chosen], {name: np.atleast_2d(data.astype(np.float32))})[0])
-
-    return Served(_guarded(handle), _guarded_rows(rows))
+    return Served(_guarded(handle), _guarded_rows(lambda rows, accept: predict(rows)))
