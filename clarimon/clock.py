@@ -10,8 +10,7 @@ from pathlib import Path
 
 def file_clock(path: Path) -> Callable[[], float]:
     """A clock reading `path` (ISO-8601 such as 2026-11-25T07:00:05Z, or epoch seconds) on every call; the
-    system time while the file is missing or empty. Replace the file atomically (write aside, rename): a reader
-    that catches it half-written sees it empty, and with it the system time."""
+    system time while the file is missing or empty. Move it with `set_file_time`."""
 
     def now() -> float:
         try:
@@ -27,6 +26,14 @@ def file_clock(path: Path) -> Callable[[], float]:
             return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp()
 
     return now
+
+
+def set_file_time(path: Path, text: str) -> None:
+    """Set a file clock to `text`: written aside and renamed, because a reader that caught the file half-written
+    would see it empty, and with it the system time."""
+    aside = path.with_name(path.name + ".new")
+    aside.write_text(text)
+    aside.replace(path)
 
 
 def for_settings(clock_file: Path | None) -> Callable[[], float]:

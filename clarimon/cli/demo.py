@@ -28,8 +28,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from clarimon.clock import set_file_time
 from clarimon.objects import LocalObjects
 from clarimon.serving.packaging import package
+from clarimon.timestamps import iso
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/clarimon-demo"
@@ -113,10 +115,7 @@ class _Server:
         raise DemoFailed("clarimon serve did not answer within 60 s")
 
     def set_time(self, moment: datetime.datetime) -> None:
-        """Written aside and renamed: the server never reads a half-written (empty) file, its system time."""
-        aside = self.clock.with_suffix(".new")
-        aside.write_text(moment.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        aside.replace(self.clock)
+        set_file_time(self.clock, iso(moment))
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, aws_access_key_id="demo",

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from sklearn.linear_model import LogisticRegression
 
+from clarimon.clock import set_file_time
 from clarimon.engine import explain
 from clarimon.objects import LocalObjects
 from tests.documents import PROBABILITY_ENTRY_POINT, minimal_definition
@@ -51,10 +52,7 @@ class Clock:
         self.path = path
 
     def set(self, text: str) -> None:
-        """Written aside and renamed: the server never reads a half-written (empty) file, its system time."""
-        aside = self.path.with_suffix(".new")
-        aside.write_text(text)
-        aside.replace(self.path)
+        set_file_time(self.path, text)
 
 
 def serve(make_server: Any, tmp_path: Path, *extra: str) -> tuple[Server, Clock]:
