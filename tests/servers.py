@@ -10,15 +10,30 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import botocore.config
 
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T | None], timeout: float, failure: Callable[[], str], interval: float = 0.2) -> T:
+    """`check()`'s first truthy answer, asked every `interval` seconds (it may assert what must hold meanwhile);
+    AssertionError saying `failure()` once `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(failure())
+        time.sleep(interval)
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ from clarimon.objects import LocalObjects
 from clarimon.serving.packaging import package
 from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE, XGBOOST_IMAGE, endpoint_config, model
 from tests.e2e.test_job_definitions import error_of
-from tests.servers import Server
+from tests.servers import Server, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +37,12 @@ def runtime(server: Server, region: str) -> Any:
 
 
 def wait_for(client: Any, name: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = client.describe_endpoint(EndpointName=name)
-        if described["EndpointStatus"] not in ("Creating", "Updating"):
-            return dict(described)
-        time.sleep(0.2)
-    raise AssertionError(f"{name} still {described['EndpointStatus']} after {timeout} s")
+    def settled() -> dict[str, Any] | None:
+        described = dict(client.describe_endpoint(EndpointName=name))
+        return described if described["EndpointStatus"] not in ("Creating", "Updating") else None
+
+    return eventually(settled, timeout, lambda: f"{name} still "
+                      f"{client.describe_endpoint(EndpointName=name)['EndpointStatus']} after {timeout} s")
 
 
 def csv(rows: np.ndarray) -> bytes:

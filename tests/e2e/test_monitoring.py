@@ -20,7 +20,7 @@ from clarimon.objects import LocalObjects
 from tests.documents import PROBABILITY_ENTRY_POINT, minimal_definition
 from tests.e2e.test_endpoints import X, csv, deploy_sklearn, fitted, runtime, wait_for  # noqa: F401 (fixture)
 from tests.e2e.test_job_definitions import error_of
-from tests.servers import Server, dask_cluster
+from tests.servers import Server, dask_cluster, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -104,35 +104,35 @@ def send(server: Server, region: str, endpoint: str, rows: np.ndarray) -> None:
     before = captured(server, endpoint)
     for row in rows:
         invoke(EndpointName=endpoint, Body=csv(row[None, :]), ContentType="text/csv", Accept="text/csv")
-    deadline = time.monotonic() + 30
-    while captured(server, endpoint) < before + len(rows):
-        assert time.monotonic() < deadline, f"{endpoint}: captured {captured(server, endpoint) - before} of {len(rows)}"
-        time.sleep(0.05)
+    eventually(lambda: captured(server, endpoint) >= before + len(rows), 30,
+               lambda: f"{endpoint}: captured {captured(server, endpoint) - before} of {len(rows)}", interval=0.05)
 
 
 def executions(client: Any, schedule_name: str, count: int, timeout: float = 120) -> list[dict[str, Any]]:
     """The schedule's executions, oldest first, once `count` of them have ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = client.list_monitoring_executions(MonitoringScheduleName=schedule_name, SortBy="ScheduledTime",
-                                                  SortOrder="Ascending")["MonitoringExecutionSummaries"]
-        if len([e for e in found if e["MonitoringExecutionStatus"] in TERMINAL]) >= count:
-            return list(found)
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{schedule_name}: {found}")
-        time.sleep(0.2)
+
+    def listed() -> list[dict[str, Any]]:
+        return list(client.list_monitoring_executions(MonitoringScheduleName=schedule_name, SortBy="ScheduledTime",
+                                                      SortOrder="Ascending")["MonitoringExecutionSummaries"])
+
+    def ended() -> list[dict[str, Any]] | None:
+        found = listed()
+        return found if len([e for e in found if e["MonitoringExecutionStatus"] in TERMINAL]) >= count else None
+
+    return eventually(ended, timeout, lambda: f"{schedule_name}: {listed()}")
 
 
 def in_progress(client: Any, schedule_name: str, timeout: float = 60) -> dict[str, Any]:
     """The schedule's first execution, once it runs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def running() -> dict[str, Any] | None:
         found = client.list_monitoring_executions(MonitoringScheduleName=schedule_name)["MonitoringExecutionSummaries"]
         if found and found[0]["MonitoringExecutionStatus"] == "InProgress":
             return dict(found[0])
         assert not found or found[0]["MonitoringExecutionStatus"] == "Pending", found
-        time.sleep(0.1)
-    raise AssertionError(f"{schedule_name} did not start")
+        return None
+
+    return eventually(running, timeout, lambda: f"{schedule_name} did not start", interval=0.1)
 
 
 def job_name(execution: dict[str, Any]) -> str:

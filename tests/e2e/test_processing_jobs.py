@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from tests.documents import CLARIFY_IMAGE, PROBABILITY_ENTRY_POINT, ROLE, SKLEAR
 from tests.e2e.test_endpoints import X, fitted  # noqa: F401 (fixture)
 from tests.e2e.test_job_definitions import error_of
 from tests.e2e.test_monitoring import TERMINAL
-from tests.servers import Server
+from tests.servers import Server, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -59,13 +58,11 @@ def job(name: str, image: str = CLARIFY_IMAGE, config: str = "s3://bucket/clarif
 
 
 def finished(client: Any, name: str, timeout: float = 90) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        described = client.describe_processing_job(ProcessingJobName=name)
-        if described["ProcessingJobStatus"] in TERMINAL:
-            return dict(described)
-        time.sleep(0.2)
-    raise AssertionError(f"{name}: {described}")
+    def ended() -> dict[str, Any] | None:
+        described = dict(client.describe_processing_job(ProcessingJobName=name))
+        return described if described["ProcessingJobStatus"] in TERMINAL else None
+
+    return eventually(ended, timeout, lambda: f"{name}: {client.describe_processing_job(ProcessingJobName=name)}")
 
 
 def stage(server: Server, tmp_path: Path, fitted: LogisticRegression) -> LocalObjects:  # noqa: F811

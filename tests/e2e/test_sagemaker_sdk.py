@@ -6,7 +6,6 @@ AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME and AWS_ENDPOINT_URL_S3, which boto3 honours.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from clarimon.serving.packaging import package
 from tests.documents import PROBABILITY_ENTRY_POINT, ROLE, SKLEARN_IMAGE
 from tests.e2e.test_endpoints import X, fitted, wait_for  # noqa: F401 (fixture)
 from tests.e2e.test_monitoring import FEATURES, TERMINAL, serve
-from tests.servers import Server, moto_server
+from tests.servers import Server, eventually, moto_server
 
 pytestmark = pytest.mark.e2e
 
@@ -55,14 +54,12 @@ def upload_model(session: Any, tmp_path: Path, model: LogisticRegression) -> str
 
 
 def executions_of(monitor: Any, count: int, timeout: float = 120) -> list[Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = monitor.list_executions()
-        if len(found) >= count and all(e.describe()["ProcessingJobStatus"] in TERMINAL for e in found):
-            return list(found)
-        if time.monotonic() > deadline:
-            raise AssertionError([e.describe() for e in found])
-        time.sleep(0.5)
+    def ended() -> list[Any] | None:
+        found = list(monitor.list_executions())
+        return found if len(found) >= count and all(e.describe()["ProcessingJobStatus"] in TERMINAL for e in found) \
+            else None
+
+    return eventually(ended, timeout, lambda: str([e.describe() for e in monitor.list_executions()]), interval=0.5)
 
 
 def test_model_explainability_monitor_flow(sdk: tuple[Server, Any], tmp_path: Path,
