@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from clarimon.timestamps import from_iso
 
 
 def file_clock(path: Path) -> Callable[[], float]:
@@ -22,8 +23,7 @@ def file_clock(path: Path) -> Callable[[], float]:
         try:
             return float(text)
         except ValueError:
-            moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return (moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)).timestamp()
+            return from_iso(text).timestamp()
 
     return now
 

@@ -15,14 +15,16 @@ def parse_timestamp(value: Any, path: str = "") -> float:
         return float(value)
     if isinstance(value, str):
         try:
-            moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return from_iso(value).timestamp()
         except ValueError:
             pass
-        else:
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=datetime.UTC)
-            return moment.timestamp()
     raise SerializationException(f"Unexpected value {value!r} at '{path}': expected a timestamp.")
+
+
+def from_iso(text: str) -> datetime.datetime:
+    """An ISO-8601 time (a trailing Z allowed, no zone meaning UTC); ValueError when it is not one."""
+    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 def utc(seconds: float) -> datetime.datetime:
