@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from clarimon.store.resources import keyset
+from clarimon.store.resources import filters, keyset
 from clarimon.store.tables import executions, leases
 
 
@@ -99,19 +99,14 @@ def delete_schedule(conn: Connection, account: str, region: str, schedule_name: 
 def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
     """Up to `query.limit` + 1 executions after the cursor `query.after`."""
     c = executions.c
-    conditions: list[sa.ColumnElement[bool]] = [c.account == query.account, c.region == query.region]
-    for column, value in ((c.schedule_name, query.schedule_name), (c.endpoint_name, query.endpoint_name),
-                          (c.job_definition_name, query.job_definition_name),
-                          (c.monitoring_type, query.monitoring_type), (c.status, query.status)):
-        if value is not None:
-            conditions.append(column == value)
-    for column, before, after in ((c.scheduled_time, query.scheduled_before, query.scheduled_after),
-                                  (c.creation_time, query.created_before, query.created_after),
-                                  (c.last_modified_time, query.modified_before, query.modified_after)):
-        if before is not None:
-            conditions.append(column < before)
-        if after is not None:
-            conditions.append(column > after)
+    conditions = [c.account == query.account, c.region == query.region, *filters(
+        [(c.schedule_name, query.schedule_name), (c.endpoint_name, query.endpoint_name),
+         (c.job_definition_name, query.job_definition_name), (c.monitoring_type, query.monitoring_type),
+         (c.status, query.status)],
+        [(c.scheduled_time, query.scheduled_before, query.scheduled_after),
+         (c.creation_time, query.created_before, query.created_after),
+         (c.last_modified_time, query.modified_before, query.modified_after)],
+    )]
     statement = keyset(sa.select(executions), executions, conditions, SORT_COLUMNS[query.sort_by], query)
     return [_execution(row) for row in conn.execute(statement)]
 

@@ -147,24 +147,28 @@ def page(conn: Connection, query: ListQuery) -> list[Resource]:
     if query.name_contains:
         escaped = query.name_contains.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(sa.func.lower(resources.c.name).like(f"%{escaped}%", escape="\\"))
-    if query.endpoint_name is not None:
-        conditions.append(resources.c.endpoint_name == query.endpoint_name)
-    if query.created_before is not None:
-        conditions.append(resources.c.creation_time < query.created_before)
-    if query.created_after is not None:
-        conditions.append(resources.c.creation_time > query.created_after)
-    if query.status is not None:
-        conditions.append(resources.c.status == query.status)
-    if query.modified_before is not None:
-        conditions.append(resources.c.last_modified_time < query.modified_before)
-    if query.modified_after is not None:
-        conditions.append(resources.c.last_modified_time > query.modified_after)
-    if query.job_definition_name is not None:
-        conditions.append(resources.c.job_definition_name == query.job_definition_name)
-    if query.monitoring_type is not None:
-        conditions.append(resources.c.monitoring_type == query.monitoring_type)
+    c = resources.c
+    conditions += filters(
+        [(c.endpoint_name, query.endpoint_name), (c.status, query.status),
+         (c.job_definition_name, query.job_definition_name), (c.monitoring_type, query.monitoring_type)],
+        [(c.creation_time, query.created_before, query.created_after),
+         (c.last_modified_time, query.modified_before, query.modified_after)],
+    )
     statement = keyset(sa.select(resources), resources, conditions, key, query)
     return [_resource(row) for row in conn.execute(statement)]
+
+
+def filters(equal: list[tuple[sa.ColumnElement[Any], Any]],
+            between: list[tuple[sa.ColumnElement[Any], float | None, float | None]]) -> list[sa.ColumnElement[bool]]:
+    """The List filters a request gives: `column == value` for each value, and `column < before` and
+    `column > after` for each bound (a None is no filter)."""
+    conditions = [column == value for column, value in equal if value is not None]
+    for column, before, after in between:
+        if before is not None:
+            conditions.append(column < before)
+        if after is not None:
+            conditions.append(column > after)
+    return conditions
 
 
 class _Page(Protocol):
