@@ -52,17 +52,11 @@ FAMILY = Family(
     taken=lambda name, arn: ValidationException(f'Cannot create already existing endpoint "{arn}".'),
     checks=(_check_config,),
     status="Creating",
+    status_member="EndpointStatus",
     after_create=_start,
 )
 
-create, list_ = FAMILY.create, FAMILY.list_
-
-
-def describe(ctx: Context, request: Request) -> Response:
-    resource = FAMILY.get(ctx, request["EndpointName"])
-    return {**resource.document, "EndpointName": resource.name, "EndpointArn": resource.arn,
-            "EndpointStatus": resource.status, "CreationTime": resource.creation_time,
-            "LastModifiedTime": resource.last_modified_time}
+create, describe, list_ = FAMILY.create, FAMILY.describe, FAMILY.list_
 
 
 def update(ctx: Context, request: Request) -> Response:

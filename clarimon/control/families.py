@@ -41,6 +41,8 @@ class Family:
     endpoint_of: Callable[[Request], str | None] = lambda request: None
     checks: tuple[Check, ...] = field(default_factory=tuple)
     status: str | None = None  # the status a new resource starts in
+    # The Describe member of the status (EndpointStatus): a family with one also describes its LastModifiedTime.
+    status_member: str | None = None
     # Instead of `status`: the status and document members a request starts with, given the creation time (a
     # processing job clarimon cannot run starts Failed, saying why).
     opening: Opening | None = None
@@ -69,9 +71,15 @@ class Family:
         return {self.arn: arn}
 
     def describe(self, ctx: Context, request: Request) -> Response:
-        resource = self.get(ctx, request[self.name])
-        return {**resource.document, self.arn: resource.arn, self.name: resource.name,
-                "CreationTime": resource.creation_time}
+        return self.described(self.get(ctx, request[self.name]))
+
+    def described(self, resource: Resource) -> Response:
+        """A stored resource as its Describe operation answers: the request it was made with, and its state."""
+        response = {**resource.document, self.arn: resource.arn, self.name: resource.name,
+                    "CreationTime": resource.creation_time}
+        if self.status_member is not None:
+            response.update({self.status_member: resource.status, "LastModifiedTime": resource.last_modified_time})
+        return response
 
     def get(self, ctx: Context, name: str) -> Resource:
         """The stored resource of this name in the caller's account and region, or the family's not-found."""

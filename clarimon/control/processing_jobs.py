@@ -78,16 +78,10 @@ FAMILY = Family(
         f"Job name must be unique within an AWS account and region, and a job with this name already exists ({arn})"
     ),
     opening=_opening,
+    status_member="ProcessingJobStatus",
 )
 
-create, list_ = FAMILY.create, FAMILY.list_
-
-
-def describe(ctx: Context, request: Request) -> Response:
-    job = FAMILY.get(ctx, request["ProcessingJobName"])
-    return {**job.document, "ProcessingJobName": job.name, "ProcessingJobArn": job.arn,
-            "ProcessingJobStatus": job.status, "CreationTime": job.creation_time,
-            "LastModifiedTime": job.last_modified_time}
+create, describe, list_ = FAMILY.create, FAMILY.describe, FAMILY.list_
 
 
 def stop(ctx: Context, request: Request) -> Response:

@@ -100,6 +100,7 @@ FAMILY = Family(
     taken=lambda name, arn: ResourceInUse(f"Monitoring schedule {name} already exists."),
     checks=(_check,),
     status="Scheduled",
+    status_member="MonitoringScheduleStatus",
     columns=_columns,
     on_delete=_stop_executions,
 )
@@ -109,10 +110,7 @@ create, list_, delete = FAMILY.create, FAMILY.list_, FAMILY.delete
 
 def describe(ctx: Context, request: Request) -> Response:
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
-    response: Response = {**schedule.document, "MonitoringScheduleArn": schedule.arn,
-                          "MonitoringScheduleName": schedule.name, "MonitoringScheduleStatus": schedule.status,
-                          "MonitoringType": schedule.monitoring_type, "CreationTime": schedule.creation_time,
-                          "LastModifiedTime": schedule.last_modified_time}
+    response = {**FAMILY.described(schedule), "MonitoringType": schedule.monitoring_type}
     if schedule.endpoint_name is not None:
         response["EndpointName"] = schedule.endpoint_name
     with ctx.store.reading() as conn:
