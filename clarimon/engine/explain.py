@@ -29,7 +29,10 @@ class Explanation:
     """Attributions of n rows on m explained features for K model outputs.
 
     local: (n, m, K); global_values: (m, K), the local values aggregated by `agg_method`;
-    expected: (K,), the model's mean output on the background (in logit space with use_logit)."""
+    expected: (K,), the model's mean output on the background (in logit space with use_logit);
+    num_samples: the coalition budget asked for; coalitions: those each design used (fewer when all are
+    enumerated); designs: the independent coalition designs, one per group of background rows;
+    warnings: what a reader of the values should know (a budget too small for a determined solve)."""
 
     features: list[str]
     labels: list[str]
@@ -38,8 +41,11 @@ class Explanation:
     expected: np.ndarray
     agg_method: str
     num_samples: int
+    coalitions: int
+    designs: int
     exact: bool
     background_rows: int
+    warnings: tuple[str, ...] = ()
 
     def to_analysis_json(self) -> dict[str, Any]:
         """Clarify's analysis.json: global SHAP values and the expected value per label."""
@@ -50,7 +56,11 @@ class Explanation:
             }
             for k, label in enumerate(self.labels)
         }
-        return {"version": "1.0", "explanations": {"kernel_shap": per_label}}
+        document: dict[str, Any] = {"version": "1.0", "explanations": {"kernel_shap": per_label}}
+        if self.warnings:
+            document["parameters"] = {"num_samples": self.num_samples, "coalitions": self.coalitions,
+                                      "warnings": list(self.warnings)}
+        return document
 
     def local_csv(self) -> bytes:
         """explanations_shap/out.csv: one row per record, one column per feature (per feature and label when
@@ -96,9 +106,15 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
 
     m = len(columns)
     num_samples = shap.num_samples or kernel_shap.default_num_samples(m)
-    coalitions = kernel_shap.coalitions(m, num_samples, rng)
     link = _logit if shap.use_logit else _identity
-    phi0 = link(weights @ predict(background_rows))
+    # A design per group of background rows averages out sampling error, as long as the game is linear in the
+    # background: use_logit takes the logit of the average, so it keeps one design.
+    designs = 1 if shap.use_logit else kernel_shap.design_count(len(background_rows), m, num_samples)
+    coalitions = kernel_shap.coalitions(m, num_samples, rng, designs)
+    averaging, shares = kernel_shap.groups(weights, coalitions.groups)
+    on_background = predict(background_rows)
+    phi0 = link(weights @ on_background)
+    phi0_groups = link(averaging.T @ on_background)
     outputs = phi0.shape[0]
     local = np.empty((len(rows), m, outputs))
     memory = memory_mb * 1024 * 1024
@@ -106,14 +122,20 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
     # each a slice of the budget: a model may copy its input several times over (8 leaves room for that).
     row_bytes = max(1, rows.nbytes // len(rows))
     fx = np.concatenate([link(predict(rows[part])) for part in _chunks(len(rows), memory // (8 * row_bytes))])
+    warnings: tuple[str, ...] = ()
     if m == 1:
         local[:, 0, :] = fx - phi0[None, :]
     else:
         projected = kernel_shap.projection(coalitions)
+        if projected.rank.min() < m - 1:
+            warnings = (f"num_samples {num_samples} is below the {kernel_shap.determined_num_samples(m)} "
+                        f"coalitions that {m} features need for a determined solve: each value is the "
+                        f"minimum-norm solution (an equal split of f(x) - E[f] where the coalitions say "
+                        f"nothing), and less reliable than with a larger budget",)
         evaluated = kernel_shap.coalition_values(rows, background_rows, weights, coalitions.masks, predict,
                                                  np.asarray(columns), memory)
         for part, values in evaluated:
-            local[part] = kernel_shap.solve(coalitions, link(values), fx[part], phi0, projected)
+            local[part] = kernel_shap.solve(coalitions, link(values), fx[part], phi0_groups, shares, projected)
             if progress is not None:
                 progress(part.stop, len(rows))
     return Explanation(
@@ -123,9 +145,12 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
         global_values=_aggregate(local, shap.agg_method),
         expected=phi0,
         agg_method=shap.agg_method,
-        num_samples=len(coalitions.masks),
+        num_samples=num_samples,
+        coalitions=coalitions.masks.shape[1],
+        designs=coalitions.groups,
         exact=coalitions.exact,
         background_rows=len(background_rows),
+        warnings=warnings,
     )
 
 
