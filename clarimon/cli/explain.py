@@ -57,12 +57,15 @@ def _run(config: str, data: str, model: str, output: Path, objects: Objects, mem
         return 1
     if progress:
         print(file=sys.stderr)
+    for warning in explanation.warnings:
+        print(f"clarimon explain: warning: {warning}", file=sys.stderr)
     parameters = {
         "rows": len(table.values), "features explained": len(explanation.features),
-        "coalitions": explanation.num_samples, "exact": explanation.exact,
+        "num_samples": explanation.num_samples, "coalitions": explanation.coalitions, "exact": explanation.exact,
         "background rows": explanation.background_rows, "agg_method": explanation.agg_method,
         "use_logit": settings.shap.use_logit, "seed": settings.shap.seed, "data": data, "model": model,
-        "seconds": round(time.perf_counter() - started, 3),
+        "seconds": round(time.perf_counter() - started, 3), **({"warnings": "; ".join(explanation.warnings)}
+                                                               if explanation.warnings else {}),
     }
     for path in outputs.write(explanation, output, save_local=settings.shap.save_local_shap_values,
                               parameters=parameters):

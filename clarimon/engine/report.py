@@ -13,6 +13,8 @@ _LABEL_WIDTH = 220
 
 
 def render(explanation: Explanation, parameters: dict[str, Any]) -> str:
+    """The report page: each label's expected value and global attributions as bars, the warnings, the
+    parameters."""
     sections = []
     for k, label in enumerate(explanation.labels):
         values = explanation.global_values[:, k]
@@ -24,12 +26,13 @@ def render(explanation: Explanation, parameters: dict[str, Any]) -> str:
         )
     rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
                    for k, v in parameters.items())
+    warnings = "".join(f'<p class="warning"><b>Warning:</b> {html.escape(w)}</p>' for w in explanation.warnings)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>clarimon explainability report</title>
 <style>body{{font-family:sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
 th,td{{text-align:left;padding:2px 12px 2px 0}}svg text{{font-size:12px}}</style></head>
 <body><h1>Feature attributions (Kernel SHAP, {html.escape(explanation.agg_method)})</h1>
-{''.join(sections)}
+{warnings}{''.join(sections)}
 <h2>Parameters</h2><table>{rows}</table></body></html>
 """
 

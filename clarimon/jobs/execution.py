@@ -156,15 +156,27 @@ def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,
     parts = max(1, min(task.instance_count, len(table.values)))
     log(f"explain rows={len(table.values)} instances={parts} background_rows={len(background[0])}")
     if parts == 1:
-        return _explain_part(task, config, table, background)
-    tables = [Table(table.columns, table.values[c]) for c in np.array_split(np.arange(len(table.values)), parts)]
-    if task.dask_scheduler:
-        results = _on_dask(task, config, tables, background)
+        explanation, seconds = _explain_part(task, config, table, background)
+    elif task.dask_scheduler:
+        explanation, seconds = _merged(_on_dask(task, config, _split(table, parts), background))
     else:
         # Forked where the platform can: the parts start with this process's imports and warm kernel.
         start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         with multiprocessing.get_context(start).Pool(parts, initializer=die_with_parent) as pool:
-            results = pool.starmap(_explain_part, [(task, config, part, background) for part in tables])
+            results = pool.starmap(_explain_part, [(task, config, part, background) for part in _split(table, parts)])
+        explanation, seconds = _merged(results)
+    for warning in explanation.warnings:
+        log(f"warning: {warning}")
+    return explanation, seconds
+
+
+def _split(table: Table, parts: int) -> list[Table]:
+    """`table`'s rows in `parts` nearly equal parts, in order."""
+    return [Table(table.columns, table.values[c]) for c in np.array_split(np.arange(len(table.values)), parts)]
+
+
+def _merged(results: list[tuple[Explanation, float]]) -> tuple[Explanation, float]:
+    """The parts' explanations as one, and their model seconds added up."""
     return merge([explanation for explanation, _ in results]), sum(seconds for _, seconds in results)
 
 
@@ -197,14 +209,42 @@ def _explain_part(task: Task, config: AnalysisConfig, table: Table, background: 
         config = dataclasses.replace(config, predictor=dataclasses.replace(config.predictor, probability=None))
     memory = max(64, task.memory_mb // max(1, task.instance_count))
     try:
-        explanation = explain(config, table, predictor, memory_mb=memory, background=background)
+        explanation = explain(config, table, _raising_as_model(predictor), memory_mb=memory, background=background)
     except (ModelError, ConfigError, DataError) as error:
         raise JobFailed(f"The model of {task.model_label} failed: {error}") from None
-    except (ValueError, TypeError) as error:  # the model choked on the rows (wrong width, wrong types)
+    except _ModelRaised as raised:  # the model choked on the rows (wrong width, wrong types)
+        cause = raised.error
         raise JobFailed(f"The model of {task.model_label} failed on the captured rows "
-                        f"({len(table.columns)} features {table.columns[:5]}...): {type(error).__name__}: {error}"
+                        f"({len(table.columns)} features {table.columns[:5]}...): {type(cause).__name__}: {cause}"
                         ) from None
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as error:  # ours, not the model's
+        raise JobFailed(f"clarimon's Kernel SHAP failed on {len(table.values)} rows of {len(table.columns)} "
+                        f"features (an error of the explainer, not of the model of {task.model_label}): "
+                        f"{type(error).__name__}: {error}") from None
     return explanation, spent()
+
+
+class _ModelRaised(Exception):
+    """An exception the model's own code raised, told apart from the explainer's."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+    def __reduce__(self) -> tuple[type[_ModelRaised], tuple[Exception]]:
+        return _ModelRaised, (self.error,)  # crosses process boundaries (InstanceCount > 1) whole
+
+
+def _raising_as_model(predictor: Predictor) -> Predictor:
+    """`predictor`, its ValueError and TypeError wrapped as _ModelRaised (ModelError passes as it is)."""
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        try:
+            return predictor(rows)
+        except (ValueError, TypeError) as error:
+            raise _ModelRaised(error) from error
+
+    return predict
 
 
 def _model_here(task: Task) -> ModelSpec:

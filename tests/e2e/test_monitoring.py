@@ -363,3 +363,39 @@ def test_instance_count_splits_a_job_across_a_dask_cluster(make_server: Any, reg
               ["explanations"]["kernel_shap"]["label0"]["global_shap_values"] for name in ("one-now", "two-now")]
     assert list(values[0]) == list(values[1])
     np.testing.assert_allclose(list(values[0].values()), list(values[1].values()), rtol=1e-10)
+
+
+def test_a_budget_below_the_features_still_completes_and_says_so(make_server: Any, region: str,
+                                                                 tmp_path: Path) -> None:
+    """The sagemaker SDK's own integration test: 7 features, num_samples=5 (issue 11: it used to fail with
+    'expected square matrix', blamed on the endpoint's model)."""
+    from sklearn.datasets import load_breast_cancer
+
+    rows, labels = load_breast_cancer(return_X_y=True)
+    rows = rows[:, :7]
+    model = LogisticRegression(max_iter=5000).fit(rows, labels)
+    server, clock = serve(make_server, tmp_path)
+    client = server.client(region)
+    deploy_sklearn(server, client, tmp_path, model, "small")
+    assert wait_for(client, "small")["EndpointStatus"] == "InService"
+    headers = [f"f{i}" for i in range(7)]
+    config = {**CONFIG, "headers": headers, "methods": {"shap": {
+        **CONFIG["methods"]["shap"], "baseline": [np.round(rows.mean(axis=0), 4).tolist()], "num_samples": 5}}}
+    objects = LocalObjects(server.home / "s3")
+    objects.write("s3://bucket/small/analysis_config.json", orjson.dumps(config))
+    baseline = explain(config, rows[:80], model.predict_proba)
+    assert baseline.warnings and "num_samples 5 is below the 12 coalitions" in baseline.warnings[0]
+    objects.write("s3://bucket/small/baseline/analysis.json", orjson.dumps(baseline.to_analysis_json()))
+    send(server, region, "small", rows[100:120])
+    client.create_model_explainability_job_definition(**definition("small-def", "small"))
+    clock.set("2026-11-25T06:40:00Z")
+    schedule(client, "small-now", "small-def", "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H")
+    [run] = executions(client, "small-now", 1)
+    assert run["MonitoringExecutionStatus"] in ("Completed", "CompletedWithViolations"), run
+    [folder] = (server.home / "s3" / "bucket" / "mon" / "small" / "small-now").glob("*/*/*/*")
+    analysis = orjson.loads((folder / "analysis.json").read_bytes())
+    values = analysis["explanations"]["kernel_shap"]["label0"]["global_shap_values"]
+    assert list(values) == headers and all(0 <= v <= 1 for v in values.values())  # probabilities move by <= 1
+    assert analysis["parameters"]["num_samples"] == 5
+    assert "determined solve" in analysis["parameters"]["warnings"][0]
+    assert "warning: num_samples 5 is below" in (folder / "execution.log").read_text()
