@@ -312,16 +312,19 @@ def solve(coalitions: Coalitions, values: np.ndarray, fx: np.ndarray, phi0: np.n
     if m == 1:
         return result
     solver = projection(coalitions) if projected is None else projected
+    # c for every group in one batched product: (G, r, s) @ (G, s, n K)
+    projected_values = solver.left @ values.transpose(2, 1, 0, 3).reshape(g_count, s, n * outputs)
+    coordinates = projected_values.reshape(g_count, -1, n, outputs).transpose(0, 2, 3, 1)  # (G, n, K, r)
+    coordinates -= solver.ones[:, None, None, :] * phi0[:, None, :, None]
+    coordinates -= solver.sizes[:, None, None, :] * (delta.transpose(1, 0, 2)[:, :, :, None] / m)
     for g in range(g_count):
-        if weights[g] == 0:
-            continue
-        flat = values[:, :, g, :].transpose(1, 0, 2).reshape(s, n * outputs)
-        c = (solver.left[g] @ flat).reshape(-1, n, outputs).transpose(1, 2, 0)  # (n, K, r)
-        c -= solver.ones[g][None, None, :] * phi0[g][None, :, None]
-        c -= solver.sizes[g][None, None, :] * (delta[:, g, :, None] / m)
+        c = coordinates[g]
         factor = _factor(solver, g, values[:, :, g, :], phi0[g], delta[:, g, :] / m, c)
-        psi = factor * c
-        result += weights[g] * np.einsum("jr,nkr->njk", solver.right[g], psi)
+        c *= factor * weights[g]
+    # phi = sum_g W_g B V_g psi_g: one product over the groups' stacked coordinates
+    stacked = coordinates.transpose(1, 2, 0, 3).reshape(n * outputs, -1)  # (n K, G r)
+    right = solver.right.transpose(1, 0, 2).reshape(m, -1)  # (m, G r)
+    result += (stacked @ right.T).reshape(n, outputs, m).transpose(0, 2, 1)
     return result
 
 
@@ -435,6 +438,8 @@ def _blocks(
         future, part, m_start, count, width = pending.popleft()
         predictions = _as_2d(future.result())
         outputs = predictions.shape[1]
+        if designs == k:  # a design per background row: each group's average is that row's output
+            return part, m_start, predictions.reshape(count, width, k, outputs)
         by_background = predictions.reshape(count * width, k, outputs).transpose(0, 2, 1).reshape(-1, k)
         averaged = (by_background @ averaging).reshape(count, width, outputs, designs).transpose(0, 1, 3, 2)
         return part, m_start, averaged
