@@ -108,10 +108,6 @@ class Worker:
             raise BadRequest(str(detail))
         raise ModelFailed(str(detail))
 
-    @property
-    def alive(self) -> bool:
-        return self._process.is_alive()
-
     def stop(self) -> None:
         self._connection.close()
         self._process.join(timeout=5)

@@ -92,10 +92,6 @@ def set_status(conn: Connection, processing_job_arn: str, now: float, status: st
     conn.execute(executions.update().where(executions.c.processing_job_arn == processing_job_arn).values(**values))
 
 
-def delete_schedule(conn: Connection, account: str, region: str, schedule_name: str) -> None:
-    conn.execute(executions.delete().where(*_schedule(account, region, schedule_name)))
-
-
 def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
     """Up to `query.limit` + 1 executions after the cursor `query.after`."""
     c = executions.c

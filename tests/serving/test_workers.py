@@ -35,7 +35,8 @@ def test_worker_answers_like_the_model(model_dir: Path, tmp_path: Path) -> None:
             worker.invoke(b"", "image/png", None)
         with pytest.raises(ModelFailed, match="ValueError"):
             worker.invoke(b"1,2\n", "text/csv", None)
-        assert worker.alive  # the model's errors did not take the worker down
+        # the model's errors did not take the worker down
+        assert json.loads(worker.invoke(b"5.1,3.5,1.4,0.2\n", "text/csv", "application/json")[0]) == [0]
 
 
 def test_load_failures_say_why(model_dir: Path, tmp_path: Path) -> None:
