@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from clarimon.control.states import ExecutionStatus
 from clarimon.serving.workers import ModelSpec
 
 NO_DATA = "Job inputs had no data"  # SageMaker's words: tools compare FailureReason with them
@@ -49,7 +50,7 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # Completed | CompletedWithViolations | Failed
+    status: ExecutionStatus  # Completed | CompletedWithViolations | Failed
     exit_message: str
     failure_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from clarimon.control.states import ExecutionStatus
 from clarimon.engine import drift, outputs
 from clarimon.engine.config import AnalysisConfig, ConfigError, by_index, parse
 from clarimon.engine.datasets import DataError, Table
@@ -76,7 +77,7 @@ def run(task: Task) -> Outcome:
         outcome = _run(task, objects, log, timer)
     except JobFailed as failure:
         log(f"failed: {failure.detail}")
-        outcome = Outcome("Failed", failure.detail[:1024], failure.reason[:1024], timer.seconds)
+        outcome = Outcome(ExecutionStatus.FAILED, failure.detail[:1024], failure.reason[:1024], timer.seconds)
     try:
         objects.write(_join(task.output_uri, "execution.log"), log.text())
     except ObjectError:
@@ -99,7 +100,7 @@ def _run(task: Task, objects: Objects, log: _Log, timer: _Timer) -> Outcome:
         _write(task, objects, explanation, config, live, violations)
     for violation in violations:
         log(f"violation label={violation['label']} {violation['description']}")
-    status = "CompletedWithViolations" if violations else "Completed"
+    status = ExecutionStatus.COMPLETED_WITH_VIOLATIONS if violations else ExecutionStatus.COMPLETED
     message = (f"CompletedWithViolations: Job completed successfully with {len(violations)} violations."
                if violations else "Completed: Job completed successfully with no violations.")
     log(f"{message} seconds=" + " ".join(f"{k}={v:.3f}" for k, v in timer.seconds.items()))

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from clarimon.config import Settings
-from clarimon.control import processing_jobs, runs
+from clarimon.control import processing_jobs
 from clarimon.control.context import Services
+from clarimon.jobs import leases
 from clarimon.objects import LocalObjects
 from clarimon.store import Store, executions, resources
 from tests.conftest import database_url
@@ -54,9 +55,9 @@ def test_stale_and_orphaned_leases_end_their_jobs_failed(services: Services) -> 
     live_elsewhere = running_job(services, "live", "elsewhere:123:abcd", now)
     stale_elsewhere = running_job(services, "stale", "elsewhere:123:abcd", now - 120)
     dead_here = running_job(services, "dead", f"{HOST}:{gone.stdout.strip()}:abcd", now)
-    mine = running_job(services, "mine", runs.owner_id(), now)
+    mine = running_job(services, "mine", leases.owner_id(), now)
 
-    assert runs.fail_stale(services, lease_seconds=60) == 2
+    assert leases.fail_stale(services, lease_seconds=60) == 2
     assert status(services, live_elsewhere) == ("InProgress", None)
     assert status(services, mine) == ("InProgress", None)
     for arn in (stale_elsewhere, dead_here):

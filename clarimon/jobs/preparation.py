@@ -1,8 +1,9 @@
-"""What a processing job's process needs (a `jobs.task.Task`), built from the stored job: its inputs and
-outputs, its analysis window, and the model it explains, unpacked where the process can load it.
+"""A taken processing job prepared for its process: the `jobs.task.Task` built from the stored job (its inputs
+and outputs, its analysis window, and the model it explains, unpacked where the process can load it).
 
-A monitoring execution's job carries its private part (`processing_jobs.RUN`: the window, the capture or batch
-input); a job made by CreateProcessingJob is read from its public members, as Clarify's container reads them.
+A monitoring execution's job carries its private part (a `processing_jobs.MonitoringRun`: the window, the
+capture or batch input); a job made by CreateProcessingJob is read from its public members, as Clarify's
+container reads them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import orjson
 
 from clarimon.control import endpoints, processing_jobs
 from clarimon.control.context import Context, Services
+from clarimon.control.processing_jobs import MonitoringRun
 from clarimon.errors import ServiceError
 from clarimon.jobs.task import Source, Task
 from clarimon.objects import ObjectError
@@ -28,11 +30,11 @@ def task(services: Services, arn: str) -> Task:
     if job is None:
         raise ServiceError(f"processing job {arn} is gone")
     ctx = Context(job.account, job.region, services)
-    run = job.document.get(processing_jobs.RUN)
+    run = MonitoringRun.of(job.document)
     if run is None:
         return _clarify_task(ctx, job)
-    source_input = run["input"]
-    endpoint = run["endpoint"]
+    source_input = run.input
+    endpoint = run.endpoint
     if endpoint:
         described = endpoints.FAMILY.get(ctx, endpoint).document
         capture = described.get("DataCaptureConfig") or {}
@@ -43,8 +45,8 @@ def task(services: Services, arn: str) -> Task:
         spec = endpoints.model_spec(ctx, endpoint)
         label = f'endpoint "{endpoint}"'
     else:
-        source_uri = run["data_uri"]
-        model_name = _predictor_model(services, run["config_uri"])
+        source_uri = run.data_uri or ""
+        model_name = _predictor_model(services, run.config_uri)
         spec = endpoints.model_spec_of(ctx, model_name)
         label = f'model "{model_name}"'
     source = Source(uri=source_uri, dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
@@ -53,10 +55,10 @@ def task(services: Services, arn: str) -> Task:
                     probability_attribute=source_input.get("ProbabilityAttribute"),
                     exclude_features_attribute=source_input.get("ExcludeFeaturesAttribute"))
     settings = services.settings
-    dimensions = {"MonitoringSchedule": run["schedule"], **({"Endpoint": endpoint} if endpoint else {})}
+    dimensions = {"MonitoringSchedule": run.schedule, **({"Endpoint": endpoint} if endpoint else {})}
     return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
-                config_uri=run["config_uri"], constraints_uri=run["constraints_uri"], output_uri=run["output_uri"],
-                start=utc(run["start"]), end=utc(run["end"]), source=source, model=spec, model_label=label,
+                config_uri=run.config_uri, constraints_uri=run.constraints_uri, output_uri=run.output_uri,
+                start=utc(run.start), end=utc(run.end), source=source, model=spec, model_label=label,
                 instance_count=int(job.document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
                 environment=dict(job.document.get("Environment") or {}), dimensions=dimensions,
                 dask_scheduler=settings.dask_scheduler)
