@@ -45,7 +45,7 @@ from clarimon.serving.workers import ModelSpec
 
 START = datetime.datetime(2026, 11, 25, 6, tzinfo=datetime.UTC)
 PER_FILE = 1000
-CAPTURE = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bench/capture",
+CAPTURE: dict[str, Any] = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bench/capture",
            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
 ENTRY_POINT = """
 import os

@@ -45,7 +45,7 @@ def full_definition(name: str, source: str = "endpoint", endpoint: str = "churn-
     """A CreateModelExplainabilityJobDefinition request naming every member (`source`: endpoint|batch)."""
     if source == "endpoint":
         job_input = {"EndpointInput": {"EndpointName": endpoint, **_input_attributes()}}
-        baseline = {"ConstraintsResource": {"S3Uri": "s3://bucket/baselining/analysis.json"}}
+        baseline: dict[str, Any] = {"ConstraintsResource": {"S3Uri": "s3://bucket/baselining/analysis.json"}}
     else:
         job_input = {
             "BatchTransformInput": {

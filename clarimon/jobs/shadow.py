@@ -59,7 +59,7 @@ class _Runtime:
     def __init__(self, handler: runtimes.Handler) -> None:
         self._handler = handler
 
-    def invoke_endpoint(self, *, EndpointName: str, Body: bytes, ContentType: str,  # noqa: N803 (boto3's names)
+    def invoke_endpoint(self, *, EndpointName: str, Body: bytes, ContentType: str,  # boto3's names
                         Accept: str) -> dict[str, Any]:
         body, _ = self._handler(Body, ContentType, Accept)
         return {"Body": io.BytesIO(body)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +20,14 @@ from clarimon.store import Store
 
 def call(app: App, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
          ) -> tuple[int, dict[str, str], bytes]:
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     scope = {"type": "http", "method": method, "path": path,
              "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))

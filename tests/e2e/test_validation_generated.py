@@ -242,7 +242,7 @@ COMPLETE = {"CreateModelExplainabilityJobDefinition", "DescribeModelExplainabili
 
 
 def snake(name: str) -> str:
-    return regex.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return str(regex.sub(r"(?<!^)(?=[A-Z])", "_", name)).lower()
 
 
 def test_every_constraint_is_enforced_with_its_path(shared_server: Server, region: str) -> None:

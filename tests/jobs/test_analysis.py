@@ -26,7 +26,7 @@ from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE
 
 FEATURES = [f"f{i}" for i in range(6)]
 HOUR = datetime.datetime(2026, 11, 25, 7, tzinfo=datetime.UTC)
-CAPTURE = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bucket/capture",
+CAPTURE: dict[str, Any] = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bucket/capture",
            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
 

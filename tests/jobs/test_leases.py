@@ -17,6 +17,8 @@ from clarimon.control import processing_jobs
 from clarimon.control.context import Services
 from clarimon.jobs import leases
 from clarimon.objects import LocalObjects
+from clarimon.serving.capture import CaptureWriter
+from clarimon.serving.host import Host
 from clarimon.store import Store, executions, resources
 from tests.conftest import database_url
 
@@ -28,8 +30,10 @@ def services(backend: str, tmp_path: Path) -> Iterator[Services]:
     with ExitStack() as stack:
         store = Store(database_url(stack, backend, tmp_path))
         store.upgrade()
-        yield Services(store, Settings(home=tmp_path, database_url=""), time.time, LocalObjects(tmp_path / "s3"),
-                       None, None)  # no host, no capture: jobs only
+        objects = LocalObjects(tmp_path / "s3")
+        capture = CaptureWriter(objects)
+        yield Services(store, Settings(home=tmp_path, database_url=""), time.time, objects, Host(), capture)
+        capture.close()
         store.close()
 
 
