@@ -58,6 +58,7 @@ class DemoFailed(RuntimeError):
 
 
 def run(home: Path | None) -> int:
+    """`clarimon demo`: serve in a new home folder, deploy, baseline, monitor, drift; returns the exit status."""
     home = (home or Path(f"clarimon-demo-{datetime.datetime.now():%Y%m%d-%H%M%S}")).resolve()
     if home.exists() and any(home.iterdir()):
         print(f"clarimon demo: {home} is not empty; give a new --home", file=sys.stderr)

@@ -20,6 +20,8 @@ class OptionError(ValueError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `clarimon` command: parse `argv` (default: the process's arguments) and run the subcommand; returns the
+    exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     command = getattr(args, "command", None)

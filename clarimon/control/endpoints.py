@@ -60,6 +60,7 @@ create, describe, list_ = FAMILY.create, FAMILY.describe, FAMILY.list_
 
 
 def update(ctx: Context, request: Request) -> Response:
+    """UpdateEndpoint: Updating while the new configuration deploys; the endpoint serves the old one meanwhile."""
     resource = FAMILY.get(ctx, request["EndpointName"])
     if not ENDPOINT.allows(resource.status, EndpointStatus.UPDATING):
         raise ValidationException(

@@ -110,6 +110,7 @@ create, list_, delete = FAMILY.create, FAMILY.list_, FAMILY.delete
 
 
 def describe(ctx: Context, request: Request) -> Response:
+    """DescribeMonitoringSchedule, with its latest execution's summary."""
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     response = {**FAMILY.described(schedule), "MonitoringType": schedule.monitoring_type}
     if schedule.endpoint_name is not None:
@@ -122,6 +123,7 @@ def describe(ctx: Context, request: Request) -> Response:
 
 
 def update(ctx: Context, request: Request) -> Response:
+    """UpdateMonitoringSchedule: the new config, checked as at creation; the status stays as it is."""
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     _check(ctx, request)
     document = {**schedule.document, "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}
@@ -132,11 +134,13 @@ def update(ctx: Context, request: Request) -> Response:
 
 
 def start(ctx: Context, request: Request) -> Response:
+    """StartMonitoringSchedule: Stopped -> Scheduled."""
     _transition(ctx, request["MonitoringScheduleName"], ScheduleStatus.SCHEDULED)
     return {}
 
 
 def stop(ctx: Context, request: Request) -> Response:
+    """StopMonitoringSchedule: Scheduled -> Stopped."""
     _transition(ctx, request["MonitoringScheduleName"], ScheduleStatus.STOPPED)
     return {}
 
@@ -158,6 +162,7 @@ def _transition(ctx: Context, name: str, target: ScheduleStatus) -> None:
 
 
 def execution_summary(execution: Execution) -> Response:
+    """An execution as ListMonitoringExecutions and DescribeMonitoringSchedule show it."""
     summary: Response = {
         "MonitoringScheduleName": execution.schedule_name,
         "ScheduledTime": execution.scheduled_time,

@@ -13,6 +13,7 @@ _LABEL_WIDTH = 220
 
 
 def render(explanation: Explanation, parameters: dict[str, Any]) -> str:
+    """The HTML report of an explanation: global attributions per label, and `parameters`."""
     sections = []
     for k, label in enumerate(explanation.labels):
         values = explanation.global_values[:, k]

@@ -37,6 +37,8 @@ BASELINE_PATH = "/opt/ml/processing/baseline/constraints"  # where Clarify finds
 
 @dataclass(frozen=True)
 class Due:
+    """A schedule's times not yet taken: the last one runs, the earlier ones were missed."""
+
     schedule: Resource
     times: list[datetime.datetime]  # the last one runs; earlier ones were missed
 

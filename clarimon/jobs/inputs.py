@@ -21,6 +21,7 @@ _HOUR_PATH = regex.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
 
 def excluded(source: Source) -> list[str | int]:
+    """The columns ExcludeFeaturesAttribute names (indexes or names, comma-separated)."""
     text = source.exclude_features_attribute or ""
     return [int(item) if item.isdigit() else item for item in (part.strip() for part in text.split(",")) if item]
 

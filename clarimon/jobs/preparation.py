@@ -129,6 +129,7 @@ def _predictor_model(services: Services, config_uri: str) -> str:
 
 
 def max_runtime(services: Services, arn: str) -> float:
+    """The job's StoppingCondition.MaxRuntimeInSeconds (an hour when it has none)."""
     with services.store.reading() as conn:
         job = resources.get(conn, arn)
     condition = (job.document.get("StoppingCondition") if job else None) or {}

@@ -29,6 +29,8 @@ class Source:
 
 @dataclass(frozen=True)
 class Task:
+    """What a job's process is given: where its config, baseline, rows and outputs are, its window and its model."""
+
     job_name: str
     home: str
     s3_endpoint_url: str | None
@@ -50,6 +52,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
+    """How a job's process ended: its execution status, ExitMessage, FailureReason, timings and row count."""
+
     status: ExecutionStatus  # Completed | CompletedWithViolations | Failed
     exit_message: str
     failure_reason: str | None = None
