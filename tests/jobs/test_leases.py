@@ -6,35 +6,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 
-import pytest
-
-from clarimon.config import Settings
 from clarimon.control import processing_jobs
 from clarimon.control.context import Services
 from clarimon.jobs import leases
-from clarimon.objects import LocalObjects
-from clarimon.serving.capture import CaptureWriter
-from clarimon.serving.host import Host
-from clarimon.store import Store, executions, resources
-from tests.conftest import database_url
+from clarimon.store import executions, resources
 
 HOST = socket.gethostname()[:40]
-
-
-@pytest.fixture
-def services(backend: str, tmp_path: Path) -> Iterator[Services]:
-    with ExitStack() as stack:
-        store = Store(database_url(stack, backend, tmp_path))
-        store.upgrade()
-        objects = LocalObjects(tmp_path / "s3")
-        capture = CaptureWriter(objects)
-        yield Services(store, Settings(home=tmp_path, database_url=""), time.time, objects, Host(), capture)
-        capture.close()
-        store.close()
 
 
 def running_job(services: Services, name: str, owner: str, heartbeat: float) -> str:
