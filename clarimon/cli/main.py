@@ -1,4 +1,4 @@
-"""The `clarimon` command: demo, serve, explain, models package, db upgrade. Options also read `CLARIMON_*`
+"""The `clarimon` command: demo, serve, explain, models package, db upgrade, db revision. Options also read `CLARIMON_*`
 variables."""
 
 from __future__ import annotations
@@ -160,6 +160,10 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply schema migrations")
     common(upgrade)
     upgrade.set_defaults(command=_upgrade)
+    revision = db_commands.add_parser(
+        "revision", help="write the next migration, generated from clarimon/store/tables.py (in a source checkout)")
+    revision.add_argument("--message", "-m", required=True, help="what the revision changes")
+    revision.set_defaults(command=_revision)
     return parser
 
 
@@ -218,6 +222,13 @@ def _upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings.log_level)
     _open_store(settings).close()
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    from clarimon.store.revisions import generate
+
+    print(generate(args.message))
     return 0
 
 

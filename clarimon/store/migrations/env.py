@@ -1,5 +1,5 @@
 """Alembic environment: runs on the connection `Store.upgrade` hands over; `store.tables` is the target that
-`alembic revision --autogenerate` writes a new migration from."""
+`store.revisions` generates a new migration from."""
 
 from alembic import context
 
