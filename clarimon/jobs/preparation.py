@@ -8,6 +8,7 @@ container reads them.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
@@ -16,6 +17,7 @@ from clarimon.control import endpoints, processing_jobs
 from clarimon.control.context import Context, Services
 from clarimon.control.processing_jobs import MonitoringRun
 from clarimon.errors import ServiceError
+from clarimon.jobs import analysis_configs
 from clarimon.jobs.task import Source, Task
 from clarimon.objects import ObjectError
 from clarimon.store import resources
@@ -35,29 +37,32 @@ def task(services: Services, arn: str) -> Task:
         return _clarify_task(ctx, job)
     source_input = run.input
     endpoint = run.endpoint
+    source = Source(uri="", dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
+                    features_attribute=source_input.get("FeaturesAttribute"),
+                    inference_attribute=source_input.get("InferenceAttribute"),
+                    probability_attribute=source_input.get("ProbabilityAttribute"),
+                    exclude_features_attribute=source_input.get("ExcludeFeaturesAttribute"))
     if endpoint:
         described = endpoints.FAMILY.get(ctx, endpoint).document
         capture = described.get("DataCaptureConfig") or {}
         if not capture.get("DestinationS3Uri"):
             raise ServiceError(f'Endpoint "{endpoint}" has no DataCaptureConfig: there is no captured data to '
                                "monitor; update it with an endpoint config that captures its input.")
-        source_uri = f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/"
+        source = dataclasses.replace(source, uri=f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/")
         spec = endpoints.model_spec(ctx, endpoint)
         label = f'endpoint "{endpoint}"'
+        config = analysis_configs.read(services.objects, run.config_uri, source)
     else:
-        source_uri = run.data_uri or ""
-        model_name = _predictor_model(services, run.config_uri)
+        source = dataclasses.replace(source, uri=run.data_uri or "")
+        document = _analysis_config(services, run.config_uri)
+        model_name = _predictor_model(document, run.config_uri)
         spec = endpoints.model_spec_of(ctx, model_name)
         label = f'model "{model_name}"'
-    source = Source(uri=source_uri, dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
-                    features_attribute=source_input.get("FeaturesAttribute"),
-                    inference_attribute=source_input.get("InferenceAttribute"),
-                    probability_attribute=source_input.get("ProbabilityAttribute"),
-                    exclude_features_attribute=source_input.get("ExcludeFeaturesAttribute"))
+        config = analysis_configs.for_job(document, run.config_uri, source)
     settings = services.settings
     dimensions = {"MonitoringSchedule": run.schedule, **({"Endpoint": endpoint} if endpoint else {})}
     return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
-                config_uri=run.config_uri, constraints_uri=run.constraints_uri, output_uri=run.output_uri,
+                config=config, constraints_uri=run.constraints_uri, output_uri=run.output_uri,
                 start=utc(run.start), end=utc(run.end), source=source, model=spec, model_label=label,
                 instance_count=int(job.document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
                 environment=dict(job.document.get("Environment") or {}), dimensions=dimensions,
@@ -88,9 +93,11 @@ def _clarify_task(ctx: Context, job: Resource) -> Task:
         raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name (or "
                            "endpoint_name): the model whose predictions are explained.")
     settings = ctx.settings
+    source = Source(uri=data_uri, dataset=True)
     return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
-                config_uri=config_uri, constraints_uri=None, output_uri=output["S3Output"]["S3Uri"].rstrip("/"),
-                start=None, end=None, source=Source(uri=data_uri, dataset=True), model=spec, model_label=label,
+                config=analysis_configs.for_job(config, config_uri, source), constraints_uri=None,
+                output_uri=output["S3Output"]["S3Uri"].rstrip("/"), start=None, end=None, source=source,
+                model=spec, model_label=label,
                 instance_count=int(document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
                 environment=dict(document.get("Environment") or {}), publish_metrics=False,
                 dask_scheduler=settings.dask_scheduler)
@@ -119,9 +126,9 @@ def _analysis_config(services: Services, config_uri: str) -> dict[str, Any]:
     return config
 
 
-def _predictor_model(services: Services, config_uri: str) -> str:
+def _predictor_model(config: dict[str, Any], config_uri: str) -> str:
     """The model a batch transform input is explained with: the analysis config's predictor.model_name."""
-    name = (_analysis_config(services, config_uri).get("predictor") or {}).get("model_name")
+    name = (config.get("predictor") or {}).get("model_name")
     if not isinstance(name, str) or not name:
         raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name, which a "
                            "BatchTransformInput needs: the model to explain the transform's records with.")

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 
 from clarimon.engine import explain
 from clarimon.jobs import analysis as job_analysis
+from clarimon.jobs import analysis_configs
 from clarimon.jobs.task import NO_DATA, Source, Task
 from clarimon.objects import LocalObjects
 from clarimon.serving.capture import Exchange, prefix, record
@@ -73,15 +74,17 @@ def capture(home: Path, rows: np.ndarray, moment: datetime.datetime) -> None:
     objects.write(f"{folder}/{uuid.uuid4()}.jsonl", b"\n".join(lines) + b"\n")
 
 
-def task(home: Path, **changes: Any) -> Task:
+def task(home: Path, config_uri: str = "s3://bucket/config/analysis_config.json", **changes: Any) -> Task:
+    """The task of a monitoring execution, its config read from `config_uri` as the job's preparation reads it."""
     spec = ModelSpec(SKLEARN_IMAGE, home / "model", {"SAGEMAKER_PROGRAM": "inference.py"}, home / "cache")
+    source = changes.get("source", Source("s3://bucket/capture/ep/"))
     values: dict[str, Any] = {
         "job_name": "model-monitoring-1", "home": str(home), "s3_endpoint_url": None,
-        "config_uri": "s3://bucket/config/analysis_config.json",
+        "config": analysis_configs.read(LocalObjects(home / "s3"), config_uri, source),
         "constraints_uri": "s3://bucket/baseline/analysis.json",
         "output_uri": "s3://bucket/out/ep/sched/2026/11/25/08",
         "start": HOUR, "end": HOUR + datetime.timedelta(hours=1),
-        "source": Source("s3://bucket/capture/ep/"), "model": spec, "model_label": 'endpoint "ep"',
+        "source": source, "model": spec, "model_label": 'endpoint "ep"',
         "dimensions": {"Endpoint": "ep", "MonitoringSchedule": "sched"},
     }
     values.update(changes)
