@@ -2,7 +2,7 @@
 current head and the tables, written as the next numbered revision (`clarimon db revision`).
 
 It compares on SQLite; a difference only PostgreSQL shows (a collation) is added to the generated file by hand,
-and `tests/store/test_schema.py` checks both backends.
+and `tests/store/test_tables.py` checks both backends.
 """
 
 from __future__ import annotations

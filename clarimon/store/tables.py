@@ -1,5 +1,5 @@
 """The schema: the tables queries are written against. It is the one source: a new migration is generated from
-it (`clarimon db revision`, `store.revisions`), and tests/store/test_schema.py checks that
+it (`clarimon db revision`, `store.revisions`), and tests/store/test_tables.py checks that
 the migrations build exactly this on SQLite and PostgreSQL."""
 
 from __future__ import annotations
