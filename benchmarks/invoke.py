@@ -92,7 +92,7 @@ def main() -> None:
             print(f"{args.requests} requests per case, {args.concurrency} clients, loopback\n")
             print(f"{'payload':<12}{'capture':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
             for rows in (1, 1000):
-                results = {}
+                results: dict[str, dict[str, float]] = {}
                 for name in ("capture-off", "capture-on", "capture-off", "capture-on"):  # interleaved, best of 2
                     stats = measure(server.port, name, rows, args.requests, args.concurrency)
                     if name not in results or stats["rps"] > results[name]["rps"]:

@@ -35,6 +35,7 @@ from sklearn.preprocessing import StandardScaler
 from benchmarks.kernel_shap import best_of, floor_seconds
 from clarimon.engine import explain
 from clarimon.engine.predictors import estimator_predictor
+from clarimon.jobs import analysis_configs
 from clarimon.jobs.runner import job_context, job_main
 from clarimon.jobs.task import Outcome, Source, Task
 from clarimon.objects import LocalObjects
@@ -45,7 +46,7 @@ from clarimon.serving.workers import ModelSpec
 
 START = datetime.datetime(2026, 11, 25, 6, tzinfo=datetime.UTC)
 PER_FILE = 1000
-CAPTURE = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bench/capture",
+CAPTURE: dict[str, Any] = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bench/capture",
            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
 ENTRY_POINT = """
 import os
@@ -98,10 +99,12 @@ def setup(home: Path, records: int, num_samples: int) -> tuple[Task, object, np.
                      unpack(archive, home / "models", "model.tar.gz"),
                      {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code"},
                      home / "models")
+    source = Source(uri="s3://bench/capture/bench/")
     task = Task(job_name="bench", home=str(home), s3_endpoint_url=None,
-                config_uri="s3://bench/config/analysis_config.json", constraints_uri="s3://bench/baseline/analysis.json",
+                config=analysis_configs.read(objects, "s3://bench/config/analysis_config.json", source),
+                constraints_uri="s3://bench/baseline/analysis.json",
                 output_uri="s3://bench/out/bench/schedule/2026/11/25/07", start=START,
-                end=START + datetime.timedelta(hours=1), source=Source(uri="s3://bench/capture/bench/"), model=spec,
+                end=START + datetime.timedelta(hours=1), source=source, model=spec,
                 model_label='endpoint "bench"', dimensions={"Endpoint": "bench", "MonitoringSchedule": "schedule"})
     return task, model, rows, config
 

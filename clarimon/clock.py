@@ -37,4 +37,5 @@ def set_file_time(path: Path, text: str) -> None:
 
 
 def for_settings(clock_file: Path | None) -> Callable[[], float]:
+    """The server's clock: the clock file's time when one is configured, else the system's."""
     return file_clock(clock_file) if clock_file is not None else time.time

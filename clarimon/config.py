@@ -43,10 +43,12 @@ class Settings:
 
 
 def default_home() -> Path:
+    """The home folder: `$CLARIMON_HOME`, else `~/.clarimon`."""
     return Path(os.environ.get("CLARIMON_HOME") or Path.home() / ".clarimon")
 
 
 def sqlite_url(home: Path) -> str:
+    """The default database: SQLite in the home folder."""
     return f"sqlite:///{home / 'clarimon.db'}"
 
 
@@ -62,6 +64,7 @@ def parse_pairs(text: str, what: str) -> dict[str, str]:
 
 
 def parse_access_keys(text: str) -> dict[str, str]:
+    """The `KEY=ACCOUNT,...` access-key map; ValueError when an account is not 12 digits."""
     keys = parse_pairs(text, "access key map")
     for key, account in keys.items():
         if not ACCOUNT_ID.fullmatch(account):
@@ -70,6 +73,7 @@ def parse_access_keys(text: str) -> dict[str, str]:
 
 
 def parse_quotas(text: str) -> dict[str, int]:
+    """The default quotas, overridden by `KIND=COUNT,...`; ValueError for an unknown kind or a bad count."""
     quotas = dict(DEFAULT_QUOTAS)
     for kind, value in parse_pairs(text, "quota").items():
         if kind not in DEFAULT_QUOTAS:

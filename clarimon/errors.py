@@ -1,46 +1,96 @@
-"""Service errors, each carrying its AWS error code and HTTP status.
+"""Service errors, each carrying its AWS error code and HTTP status: the one error hierarchy.
 
-Every layer raises these; `clarimon.api.wire` is the one place that renders them.
+Every layer raises these; `clarimon.api.wire.error_body` is the one place that renders them, for SageMaker's
+JSON 1.1 protocol and for sagemaker-runtime's InvokeEndpoint alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ServiceError(Exception):
-    """An error the client sees as an AWS error response."""
+    """An error the client sees as an AWS error response: `code`, HTTP `status`, `message` and, for the errors
+    that carry them, further members of the error body (`fields`)."""
 
     code = "InternalFailure"
     status = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, fields: Mapping[str, object] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.fields = dict(fields or {})
 
 
 class ValidationException(ServiceError):
+    """A request that breaks a constraint of the service model, or a rule of the resource it names."""
+
     code = "ValidationException"
 
 
 class ResourceInUse(ServiceError):
+    """The resource exists already, or another resource still uses it."""
+
     code = "ResourceInUse"
 
 
 class ResourceNotFound(ServiceError):
+    """The named resource does not exist (for the operations that declare this error)."""
+
     code = "ResourceNotFound"
 
 
 class ResourceLimitExceeded(ServiceError):
+    """A quota of the account would be exceeded."""
+
     code = "ResourceLimitExceeded"
 
 
 class SerializationException(ServiceError):
+    """The request body is not the JSON object the protocol carries."""
+
     code = "SerializationException"
 
 
 class UnknownOperationException(ServiceError):
+    """No operation clarimon serves at that target or route."""
+
     code = "UnknownOperationException"
 
 
 class InternalFailure(ServiceError):
+    """A failure of clarimon itself; the details go to the operator's log, never to the client."""
+
+    code = "InternalFailure"
+    status = 500
+
+
+class InvocationError(ServiceError):
+    """An InvokeEndpoint failure as sagemaker-runtime reports it (its code also in the x-amzn-ErrorType header)."""
+
+
+class InvocationValidationError(InvocationError):
+    """A request the runtime refuses: the runtime calls it ValidationError, not SageMaker's ValidationException."""
+
+    code = "ValidationError"
+
+
+class ModelError(InvocationError):
+    """The model answered with an error; `fields` carry its OriginalStatusCode and OriginalMessage."""
+
+    code = "ModelError"
+    status = 424
+
+
+class EndpointUnavailable(InvocationError):
+    """The endpoint cannot serve requests now (not InService, or its worker is down)."""
+
+    code = "ServiceUnavailable"
+    status = 503
+
+
+class InvocationFailure(InvocationError):
+    """A failure of clarimon itself while invoking, reported as the runtime's InternalFailure."""
+
     code = "InternalFailure"
     status = 500

@@ -1,7 +1,9 @@
-"""Fixtures: real servers on each database backend (SQLite always; PostgreSQL when it answers)."""
+"""Fixtures: real servers on each database backend (SQLite always; PostgreSQL when it answers), and the
+services and operation context of one server over such a database, for the control and jobs unit tests."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -9,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from clarimon.config import Settings
+from clarimon.control.context import Context, Services
+from clarimon.objects import LocalObjects
+from clarimon.serving.capture import CaptureWriter
+from clarimon.serving.host import Host
+from clarimon.store import Store
 from tests.servers import Server, postgres_answers, postgres_database
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -82,6 +90,28 @@ def shared_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 def region() -> str:
     """A region no other test uses, so that a shared server's lists hold only this test's resources."""
     return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def services(backend: str, tmp_path: Path) -> Iterator[Services]:
+    """One server's services, without its scheduler: the tests drive what it would do."""
+    with ExitStack() as stack:
+        url = database_url(stack, backend, tmp_path)
+        store = Store(url)
+        store.upgrade()
+        objects = LocalObjects(tmp_path / "s3")
+        capture = CaptureWriter(objects)
+        host = Host()
+        yield Services(store, Settings(home=tmp_path, database_url=url), time.time, objects, host, capture)
+        capture.close()
+        host.stop()
+        store.close()
+
+
+@pytest.fixture
+def ctx(services: Services) -> Context:
+    """The default account's context in us-east-1."""
+    return Context("000000000000", "us-east-1", services)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

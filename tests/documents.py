@@ -45,7 +45,7 @@ def full_definition(name: str, source: str = "endpoint", endpoint: str = "churn-
     """A CreateModelExplainabilityJobDefinition request naming every member (`source`: endpoint|batch)."""
     if source == "endpoint":
         job_input = {"EndpointInput": {"EndpointName": endpoint, **_input_attributes()}}
-        baseline = {"ConstraintsResource": {"S3Uri": "s3://bucket/baselining/analysis.json"}}
+        baseline: dict[str, Any] = {"ConstraintsResource": {"S3Uri": "s3://bucket/baselining/analysis.json"}}
     else:
         job_input = {
             "BatchTransformInput": {
@@ -141,5 +141,29 @@ def endpoint_config(name: str, model_name: str) -> dict[str, Any]:
             "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
         },
         "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/volume",
+        "Tags": [{"Key": "team", "Value": "risk"}],
+    }
+
+
+def clarify_job(name: str, image: str = CLARIFY_IMAGE, config: str = "s3://bucket/clarify/config/analysis_config.json",
+        data: str = "s3://bucket/clarify/data/train.csv") -> dict[str, Any]:
+    """A CreateProcessingJob request as the sagemaker SDK's SageMakerClarifyProcessor sends it."""
+    def s3_input(input_name: str, uri: str, path: str) -> dict[str, Any]:
+        return {"InputName": input_name, "AppManaged": False, "S3Input": {
+            "S3Uri": uri, "LocalPath": path, "S3DataType": "S3Prefix", "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated", "S3CompressionType": "None"}}
+
+    return {
+        "ProcessingJobName": name,
+        "ProcessingInputs": [s3_input("dataset", data, "/opt/ml/processing/input/data"),
+                             s3_input("analysis_config", config, "/opt/ml/processing/input/config")],
+        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "analysis_result", "AppManaged": False, "S3Output": {
+            "S3Uri": f"s3://bucket/clarify/{name}/output", "LocalPath": "/opt/ml/processing/output",
+            "S3UploadMode": "EndOfJob"}}]},
+        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
+                                                  "VolumeSizeInGB": 30}},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        "AppSpecification": {"ImageUri": image},
+        "RoleArn": ROLE,
         "Tags": [{"Key": "team", "Value": "risk"}],
     }

@@ -11,30 +11,26 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import regex
 
-from clarimon.api import runtime, service_model, validation, wire
+from clarimon.api import service_model, validation, wire
 from clarimon.api.identity import Caller, identify
-from clarimon.api.operations import SAGEMAKER
-from clarimon.clock import for_settings
-from clarimon.config import Settings
-from clarimon.control import endpoints
+from clarimon.control import invocations
 from clarimon.control.context import Context, Operation, Services
 from clarimon.errors import (
     InternalFailure,
+    InvocationError,
+    InvocationFailure,
+    InvocationValidationError,
     SerializationException,
     ServiceError,
     UnknownOperationException,
     ValidationException,
 )
-from clarimon.jobs.scheduler import Scheduler
-from clarimon.objects import Objects, open_objects
-from clarimon.serving.capture import CaptureWriter
-from clarimon.serving.host import Host
-from clarimon.store import Store
 
 log = logging.getLogger("clarimon.api")
 
@@ -49,24 +45,20 @@ _INVOCATIONS = regex.compile(r"/endpoints/([^/]+)/invocations")
 
 
 class App:
-    """clarimon's HTTP surface over one store."""
+    """clarimon's HTTP surface over one server's services; `on_startup` and `on_shutdown` run in its lifespan."""
 
     def __init__(
         self,
-        settings: Settings,
-        store: Store,
+        services: Services,
+        operations: dict[str, Operation],
         *,
-        operations: dict[str, Operation] | None = None,
-        clock: Callable[[], float] | None = None,
+        on_startup: Callable[[], None],
+        on_shutdown: Callable[[], None],
         workers: int = 16,
-        objects: Objects | None = None,
     ) -> None:
-        self.operations = SAGEMAKER if operations is None else operations
-        objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
-        self.services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(),
-                                 CaptureWriter(objects, settings.capture_flush_seconds))
-        self.scheduler = Scheduler(self.services, interval=settings.scheduler_seconds,
-                                   lease_seconds=settings.lease_seconds, concurrency=settings.job_workers)
+        self.services = services
+        self.operations = operations
+        self._on_startup, self._on_shutdown = on_startup, on_shutdown
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
@@ -84,95 +76,101 @@ class App:
                 await _respond(send, 200, b"", "text/plain", str(uuid.uuid4()))
             else:
                 error = UnknownOperationException(f"No operation at {scope['method']} {scope['path']}.")
-                await _respond(send, 404, orjson.dumps(wire.error_body(error)), wire.CONTENT_TYPE, str(uuid.uuid4()))
+                await _respond(send, 404, _rendered(error), wire.CONTENT_TYPE, str(uuid.uuid4()))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                endpoints.recover(self.services)
-                self.scheduler.start()
+                self._on_startup()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.executor.shutdown(wait=True)
-                self.scheduler.close()
-                self.services.capture.close()  # after the last request: what was answered is written
-                self.services.host.stop()
-                self.services.store.close()
+                self.executor.shutdown(wait=True)  # the last request is answered before anything stops
+                self._on_shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
     async def _sagemaker(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter()
-        request_id = str(uuid.uuid4())
-        headers = _headers(scope)
-        target = headers.get("x-amz-target", "")
+        request = self._request(scope)
+        target = request.headers.get("x-amz-target", "")
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target or "-"
-        caller = self._caller(headers)
         status = 200
         try:
             body = await _read_body(receive)
             handler = self.operations.get(operation) if target.startswith(TARGET_PREFIX) else None
             if handler is None:
                 raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
-            request = _parse(body)
-            context = Context(caller.account, caller.region, self.services)
+            parsed = _parse(body)
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.executor, self._run, operation, handler, context, request)
+            result = await loop.run_in_executor(self.executor, self._run, operation, handler, request.context, parsed)
             payload = orjson.dumps(result)
         except ServiceError as error:
-            status, payload = error.status, orjson.dumps(wire.error_body(error))
+            status, payload = error.status, _rendered(error)
         except Exception:
-            log.exception("internal failure op=%s request_id=%s", operation, request_id)
+            log.exception("internal failure op=%s request_id=%s", operation, request.id)
             failure = InternalFailure("We encountered an internal error. Please try again.")
-            status, payload = failure.status, orjson.dumps(wire.error_body(failure))
-        await _respond(send, status, payload, wire.CONTENT_TYPE, request_id)
+            status, payload = failure.status, _rendered(failure)
+        await _respond(send, status, payload, wire.CONTENT_TYPE, request.id)
         code = "" if status == 200 else orjson.loads(payload)["__type"]
-        log.info(
-            "request op=%s status=%d code=%s ms=%.2f account=%s region=%s request_id=%s",
-            operation, status, code or "-", (time.perf_counter() - started) * 1000,
-            caller.account, caller.region, request_id,
-        )
+        request.log(f"op={operation} status={status} code={code or '-'}")
 
-    def _caller(self, headers: dict[str, str]) -> Caller:
+    def _request(self, scope: Scope) -> _Request:
+        headers = _headers(scope)
         settings = self.services.settings
-        return identify(headers.get("authorization"), default_region=settings.region,
-                        default_account=settings.account, accounts=settings.access_keys)
+        caller = identify(headers.get("authorization"), default_region=settings.region,
+                          default_account=settings.account, accounts=settings.access_keys)
+        return _Request(headers, caller, Context(caller.account, caller.region, self.services))
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
-        started = time.perf_counter()
-        request_id = str(uuid.uuid4())
-        headers = _headers(scope)
-        caller = self._caller(headers)
-        context = Context(caller.account, caller.region, self.services)
+        request = self._request(scope)
         extra: list[tuple[bytes, bytes]] = []
-        failure: runtime.InvocationError | None = None
+        failure: InvocationError | None = None
         try:
-            body = await _read_body(receive, runtime.PAYLOAD_LIMIT + 1)
+            body = await _read_body(receive, invocations.PAYLOAD_LIMIT + 1)
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(self.executor, runtime.invoke, context, name, body, headers)
+            answer = await loop.run_in_executor(self.executor, invocations.invoke, request.context, name, body,
+                                                request.headers)
             status, payload, kind = 200, answer.body, answer.content_type
             extra.append((b"x-amzn-invoked-production-variant", answer.variant.encode()))
             if answer.custom_attributes:
                 extra.append((b"x-amzn-sagemaker-custom-attributes", answer.custom_attributes.encode()))
-        except runtime.InvocationError as error:
+        except InvocationError as error:
             failure = error
         except ValidationException:  # the body was over the limit
-            failure = runtime.InvocationError("ValidationError", 400, "The request payload is larger than 6 MB.")
+            failure = InvocationValidationError("The request payload is larger than 6 MB.")
         except Exception:
-            log.exception("internal failure op=InvokeEndpoint request_id=%s", request_id)
-            failure = runtime.InvocationError("InternalFailure", 500, "We encountered an internal error.")
+            log.exception("internal failure op=InvokeEndpoint request_id=%s", request.id)
+            failure = InvocationFailure("We encountered an internal error.")
         if failure is not None:
-            status, payload, kind = failure.status, failure.body(), "application/json"
+            status, payload, kind = failure.status, _rendered(failure), "application/json"
             extra.append((b"x-amzn-errortype", failure.code.encode()))
-        await _respond(send, status, payload, kind, request_id, extra)
-        log.info("request op=InvokeEndpoint endpoint=%s status=%d ms=%.2f account=%s region=%s request_id=%s",
-                 name, status, (time.perf_counter() - started) * 1000, caller.account, caller.region, request_id)
+        await _respond(send, status, payload, kind, request.id, extra)
+        request.log(f"op=InvokeEndpoint endpoint={name} status={status}")
 
     def _run(self, operation: str, handler: Operation, context: Context, request: dict[str, Any]) -> Any:
         model = self.models[operation]
         validation.validate(model.input_shape, request)
         return wire.project(model.output_shape, handler(context, request))
+
+
+@dataclass
+class _Request:
+    """One HTTP request's identity: its headers, caller and operation context, its id and when it came."""
+
+    headers: dict[str, str]
+    caller: Caller
+    context: Context
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.perf_counter)
+
+    def log(self, what: str) -> None:
+        """The request's one log line."""
+        log.info("request %s ms=%.2f account=%s region=%s request_id=%s", what,
+                 (time.perf_counter() - self.started) * 1000, self.caller.account, self.caller.region, self.id)
+
+
+def _rendered(error: ServiceError) -> bytes:
+    return orjson.dumps(wire.error_body(error))
 
 
 def _parse(body: bytes) -> dict[str, Any]:

@@ -15,11 +15,10 @@ _CREDENTIAL = regex.compile(r"Credential=([^/,\s]+)/[^/,\s]*/([^/,\s]+)/[^/,\s]*
 
 @dataclass(frozen=True)
 class Caller:
-    """The account and region a request acts in, and the access key it was signed with."""
+    """The account and region a request acts in."""
 
     account: str
     region: str
-    access_key: str | None
 
 
 def identify(
@@ -31,5 +30,5 @@ def identify(
         found = _CREDENTIAL.search(authorization)
         if found:
             key, region = found.group(1), found.group(2)
-            return Caller(accounts.get(key, default_account), region, key)
-    return Caller(default_account, default_region, None)
+            return Caller(accounts.get(key, default_account), region)
+    return Caller(default_account, default_region)

@@ -50,6 +50,7 @@ def validate(shape: StructureShape | None, request: dict[str, Any]) -> None:
 
 
 def member_path(parent: str, member: str) -> str:
+    """The path of `member` under `parent` as AWS's messages write it: lower camel case, dotted."""
     name = member[:1].lower() + member[1:]
     return f"{parent}.{name}" if parent else name
 

@@ -1,4 +1,5 @@
-"""The JSON 1.1 wire shape: error bodies, and responses cut to the operation's output shape."""
+"""The wire shape: error bodies (the one renderer, for JSON 1.1 and the runtime alike), and responses cut to the
+operation's output shape."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from clarimon.errors import ServiceError
 CONTENT_TYPE = "application/x-amz-json-1.1"
 
 
-def error_body(error: ServiceError) -> dict[str, str]:
-    # botocore reads the code from `__type` and the text from `message`.
-    return {"__type": error.code, "message": error.message}
+def error_body(error: ServiceError) -> dict[str, object]:
+    """The error's body: botocore reads the code from `__type` and the text from `message`; the runtime's
+    ModelError adds its OriginalStatusCode and OriginalMessage."""
+    return {"__type": error.code, "message": error.message, **error.fields}
 
 
 def project(shape: Shape | None, value: Any) -> Any:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ class DemoFailed(RuntimeError):
 
 
 def run(home: Path | None) -> int:
+    """`clarimon demo`: serve in a new home folder, deploy, baseline, monitor, drift; returns the exit status."""
     home = (home or Path(f"clarimon-demo-{datetime.datetime.now():%Y%m%d-%H%M%S}")).resolve()
     if home.exists() and any(home.iterdir()):
         print(f"clarimon demo: {home} is not empty; give a new --home", file=sys.stderr)
@@ -127,16 +129,37 @@ class _Server:
             self.process.wait(timeout=60)
 
 
+@dataclass(frozen=True)
+class _Scene:
+    """What the demo's steps share: the server, its object store and clients, the data and the first hour."""
+
+    server: _Server
+    home: Path
+    objects: LocalObjects
+    sm: Any
+    runtime: Any
+    features: list[str]
+    x: np.ndarray
+    y: np.ndarray
+    hour: datetime.datetime
+
+
 def _demo(server: _Server, home: Path) -> None:
     data = load_breast_cancer()
-    features = [str(name) for name in data.feature_names[:FEATURES]]
-    x, y = data.data[:, :FEATURES], data.target
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x[:400], y[:400])
-    objects = LocalObjects(home / "s3")
-    sm, runtime = server.client("sagemaker"), server.client("sagemaker-runtime")
     hour = datetime.datetime.now(datetime.UTC).replace(minute=0, second=0, microsecond=0)
+    scene = _Scene(server, home, LocalObjects(home / "s3"), server.client("sagemaker"),
+                   server.client("sagemaker-runtime"), [str(name) for name in data.feature_names[:FEATURES]],
+                   data.data[:, :FEATURES], data.target, hour)
     server.set_time(hour + datetime.timedelta(minutes=10))
+    _deploy(scene)
+    baseline_row, shap, baseline = _baseline(scene)
+    _monitor(scene, shap)
+    _report(scene, _traffic(scene, baseline, baseline_row))
 
+
+def _deploy(scene: _Scene) -> None:
+    home, objects, sm, x, y = scene.home, scene.objects, scene.sm, scene.x, scene.y
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(x[:400], y[:400])
     _step("1. Train a logistic regression on scikit-learn's breast cancer data (10 features) and deploy it")
     joblib.dump(model, home / "model.joblib")
     (home / "inference.py").write_text(ENTRY_POINT)
@@ -155,6 +178,10 @@ def _demo(server: _Server, home: Path) -> None:
     _wait(lambda: sm.describe_endpoint(EndpointName="cancer")["EndpointStatus"] != "Creating", "the endpoint")
     print(f"   endpoint cancer: {sm.describe_endpoint(EndpointName='cancer')['EndpointStatus']}")
 
+
+
+def _baseline(scene: _Scene) -> tuple[np.ndarray, dict[str, Any], dict[str, Any]]:
+    objects, sm, features, x, y = scene.objects, scene.sm, scene.features, scene.x, scene.y
     _step("2. Baseline: a Clarify processing job explains the training data (analysis.json = the constraints)")
     baseline_row = np.round(x[:400].mean(axis=0), 4)
     shap = {"baseline": [baseline_row.tolist()], "num_samples": 500, "agg_method": "mean_abs",
@@ -179,7 +206,11 @@ def _demo(server: _Server, home: Path) -> None:
         raise DemoFailed(f"the baselining job ended {job['ProcessingJobStatus']}: {job.get('FailureReason')}")
     baseline = orjson.loads(objects.read("s3://demo/baseline/output/analysis.json"))
     print(f"   top attributions: {_top(baseline)}")
+    return baseline_row, shap, baseline
 
+
+def _monitor(scene: _Scene, shap: dict[str, Any]) -> None:
+    objects, sm, features = scene.objects, scene.sm, scene.features
     _step("3. Monitor: a job definition and an hourly schedule over the endpoint's captured traffic")
     objects.write("s3://demo/monitor/analysis_config.json", orjson.dumps({
         "headers": features, "methods": {"shap": shap}, "predictor": {"model_name": "cancer", "probability": 1,
@@ -198,7 +229,13 @@ def _demo(server: _Server, home: Path) -> None:
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
         "MonitoringJobDefinitionName": "cancer-explainability", "MonitoringType": "ModelExplainability"})
 
-    live = x[400:]
+
+def _traffic(scene: _Scene, baseline: dict[str, Any], baseline_row: np.ndarray) -> list[dict[str, Any]]:
+    """An hour of requests like the training data, then an hour with the strongest features stuck; returns the
+    two executions."""
+    server, objects, sm, runtime, features, hour = (scene.server, scene.objects, scene.sm, scene.runtime,
+                                                    scene.features, scene.hour)
+    live = scene.x[400:]
     _step(f"4. Hour {hour:%H}:00: {len(live)} requests like the training data")
     _send(runtime, live, objects)
     server.set_time(hour + datetime.timedelta(hours=1, seconds=5))
@@ -214,8 +251,12 @@ def _demo(server: _Server, home: Path) -> None:
     server.set_time(hour + datetime.timedelta(hours=1, minutes=10))
     _send(runtime, stuck, objects)
     server.set_time(hour + datetime.timedelta(hours=2, seconds=5))
-    found = _wait(lambda: _executions(sm, 2), "the second execution")
+    found: list[dict[str, Any]] = _wait(lambda: _executions(sm, 2), "the second execution")
+    return found
 
+
+def _report(scene: _Scene, found: list[dict[str, Any]]) -> None:
+    objects, sm = scene.objects, scene.sm
     _step("6. What the executions found")
     print(f"   {'scheduled (UTC)':<18}{'status':<26}top attributions")
     for execution in found:

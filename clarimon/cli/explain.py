@@ -19,6 +19,8 @@ FAILURES = (ConfigError, datasets.DataError, predictors.ModelError, ObjectError)
 
 def run(config: str, data: str, model: str, output: Path, home: Path, memory_mb: int, progress: bool,
         s3_endpoint_url: str | None = None) -> int:
+    """`clarimon explain`: explain `data` with `model` as `config` says and write Clarify's outputs to `output`;
+    returns the exit status."""
     started = time.perf_counter()
     objects = open_objects(home, s3_endpoint_url)
     with tempfile.TemporaryDirectory(prefix="clarimon-model-") as scratch:

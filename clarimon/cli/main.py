@@ -1,4 +1,4 @@
-"""The `clarimon` command: demo, serve, explain, models package, db upgrade. Options also read `CLARIMON_*`
+"""The `clarimon` command: demo, serve, explain, models package, db upgrade, db revision. Options also read `CLARIMON_*`
 variables."""
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ class OptionError(ValueError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `clarimon` command: parse `argv` (default: the process's arguments) and run the subcommand; returns the
+    exit status."""
     parser = _parser()
     args = parser.parse_args(argv)
     command = getattr(args, "command", None)
@@ -80,16 +82,24 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clarimon", description="SageMaker model explainability, self-hosted.")
     commands = parser.add_subparsers(title="commands")
+    for add in (_add_serve, _add_demo, _add_explain, _add_models, _add_db):
+        add(commands)
+    return parser
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--home", default=_env("HOME"), help="data folder (CLARIMON_HOME; default ~/.clarimon)")
-        sub.add_argument("--database-url", default=_env("DATABASE_URL"),
-                         help="SQLAlchemy URL (CLARIMON_DATABASE_URL; default sqlite:///<home>/clarimon.db)")
-        sub.add_argument("--log-level", default=_env("LOG_LEVEL", "info"),
-                         choices=["debug", "info", "warning", "error"], help="(CLARIMON_LOG_LEVEL)")
 
+def _common(sub: argparse.ArgumentParser) -> None:
+    """The options every command that opens the database takes."""
+    sub.add_argument("--home", default=_env("HOME"), help="data folder (CLARIMON_HOME; default ~/.clarimon)")
+    sub.add_argument("--database-url", default=_env("DATABASE_URL"),
+                     help="SQLAlchemy URL (CLARIMON_DATABASE_URL; default sqlite:///<home>/clarimon.db)")
+    sub.add_argument("--log-level", default=_env("LOG_LEVEL", "info"),
+                     choices=["debug", "info", "warning", "error"], help="(CLARIMON_LOG_LEVEL)")
+
+
+def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`clarimon serve` and its options."""
     serve = commands.add_parser("serve", help="serve the SageMaker API")
-    common(serve)
+    _common(serve)
     serve.add_argument("--host", default=_env("HOST", "127.0.0.1"), help="(CLARIMON_HOST; default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=int(_env("PORT", "8080") or 8080),
                        help="(CLARIMON_PORT; default 8080)")
@@ -121,10 +131,16 @@ def _parser() -> argparse.ArgumentParser:
                             "(CLARIMON_DASK_SCHEDULER; default: local processes)")
     serve.set_defaults(command=_serve)
 
+
+def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`clarimon demo`."""
     demo = commands.add_parser("demo", help="the whole product in a minute: serve, deploy, baseline, monitor, drift")
     demo.add_argument("--home", help="a new folder for the demo server's data (default ./clarimon-demo-<time>)")
     demo.set_defaults(command=_demo)
 
+
+def _add_explain(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`clarimon explain` and its options."""
     explain = commands.add_parser("explain", help="explain a dataset with a saved model (Clarify's analysis)")
     explain.add_argument("--config", required=True, help="analysis_config.json: a path or s3:// URI")
     explain.add_argument("--data", required=True, help="the dataset: a path or s3:// URI")
@@ -140,6 +156,9 @@ def _parser() -> argparse.ArgumentParser:
                          choices=["debug", "info", "warning", "error"])
     explain.set_defaults(command=_explain)
 
+
+def _add_models(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`clarimon models package`."""
     models = commands.add_parser("models", help="model artifacts")
     model_commands = models.add_subparsers(title="models commands")
     package = model_commands.add_parser("package", help="a fitted model as the model.tar.gz its container loads")
@@ -153,12 +172,18 @@ def _parser() -> argparse.ArgumentParser:
                          help="an S3-compatible server for s3:// URIs (CLARIMON_S3_ENDPOINT_URL)")
     package.set_defaults(command=_package)
 
+
+def _add_db(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`clarimon db upgrade` and `clarimon db revision`."""
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(title="db commands")
     upgrade = db_commands.add_parser("upgrade", help="apply schema migrations")
-    common(upgrade)
+    _common(upgrade)
     upgrade.set_defaults(command=_upgrade)
-    return parser
+    revision = db_commands.add_parser(
+        "revision", help="write the next migration, generated from clarimon/store/tables.py (in a source checkout)")
+    revision.add_argument("--message", "-m", required=True, help="what the revision changes")
+    revision.set_defaults(command=_revision)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -216,6 +241,13 @@ def _upgrade(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _logging(settings.log_level)
     _open_store(settings).close()
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    from clarimon.store.revisions import generate
+
+    print(generate(args.message))
     return 0
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import uvicorn
 
-from clarimon.api.app import App
 from clarimon.config import Settings
+from clarimon.server import assemble
 from clarimon.store import Store
 
 log = logging.getLogger("clarimon")
@@ -33,7 +33,7 @@ def serve(settings: Settings, store: Store) -> None:
     """Serve until stopped; the store is closed by the app's shutdown."""
     store.secret()
     config = uvicorn.Config(
-        App(settings, store), host=settings.host, port=settings.port, log_level=settings.log_level,
+        assemble(settings, store), host=settings.host, port=settings.port, log_level=settings.log_level,
         access_log=False, lifespan="on", log_config=None,
     )
     log.info(

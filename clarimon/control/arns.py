@@ -12,11 +12,14 @@ _ARN = regex.compile(r"arn:aws[a-z-]*:sagemaker:([a-z0-9-]*):(\d{12}):([a-z-]+)/
 
 
 def arn(ctx: Context, kind: str, name: str) -> str:
+    """The ARN of the caller's resource `name` of `kind` (the name lower-cased, as SageMaker does)."""
     return f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:{kind}/{name.lower()}"
 
 
 @dataclass(frozen=True)
 class ParsedArn:
+    """The parts of a SageMaker ARN: region, account, resource kind and name."""
+
     region: str
     account: str
     kind: str

@@ -31,19 +31,24 @@ class Services:
 
 @dataclass(frozen=True)
 class Context:
+    """One request's context: the caller's account and region, and the server's services."""
+
     account: str
     region: str
     services: Services
 
     @property
     def store(self) -> Store:
+        """The server's store."""
         return self.services.store
 
     @property
     def settings(self) -> Settings:
+        """The server's settings."""
         return self.services.settings
 
     def now(self) -> float:
+        """The current time in epoch seconds, to the millisecond."""
         return self.services.now()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from clarimon.control import arns, endpoint_configs, models
 from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.families import Family
+from clarimon.control.states import DEPLOYED, ENDPOINT, SERVING, EndpointStatus
 from clarimon.errors import ServiceError, ValidationException
 from clarimon.serving.artifacts import ArtifactError, unpack
 from clarimon.serving.host import Deployment, Variant
@@ -25,7 +26,6 @@ log = logging.getLogger("clarimon.endpoints")
 
 KIND = "endpoint"
 MAX_WORKERS_PER_VARIANT = 2  # instances beyond this share workers: one machine serves them all
-_LIVE = ("Creating", "Updating", "InService")
 
 
 def _check_config(ctx: Context, request: Request) -> None:
@@ -51,7 +51,7 @@ FAMILY = Family(
     not_found=lambda name, arn: ValidationException(f'Could not find endpoint "{arn}".'),
     taken=lambda name, arn: ValidationException(f'Cannot create already existing endpoint "{arn}".'),
     checks=(_check_config,),
-    status="Creating",
+    status=EndpointStatus.CREATING,
     status_member="EndpointStatus",
     after_create=_start,
 )
@@ -60,14 +60,15 @@ create, describe, list_ = FAMILY.create, FAMILY.describe, FAMILY.list_
 
 
 def update(ctx: Context, request: Request) -> Response:
+    """UpdateEndpoint: Updating while the new configuration deploys; the endpoint serves the old one meanwhile."""
     resource = FAMILY.get(ctx, request["EndpointName"])
-    if resource.status != "InService":
+    if not ENDPOINT.allows(resource.status, EndpointStatus.UPDATING):
         raise ValidationException(
             f'Cannot update endpoint "{resource.arn}" while it is {resource.status}: wait for InService.'
         )
     _check_config(ctx, request)
     with ctx.store.transaction() as conn:
-        resources.update(conn, resource.arn, ctx.now(), status="Updating")
+        resources.update(conn, resource.arn, ctx.now(), status=EndpointStatus.UPDATING)
     _deploy_later(ctx.services, ctx.account, ctx.region, resource.arn, request["EndpointConfigName"],
                   keep_serving=True)
     return {"EndpointArn": resource.arn}
@@ -77,7 +78,7 @@ def delete(ctx: Context, request: Request) -> Response:
     """Deleting while the workers stop, then gone (as SageMaker shows it)."""
     arn = arns.arn(ctx, KIND, request["EndpointName"])
     with ctx.store.transaction() as conn:
-        if not resources.update(conn, arn, ctx.now(), status="Deleting"):
+        if not resources.update(conn, arn, ctx.now(), status=EndpointStatus.DELETING):
             raise FAMILY.not_found(request["EndpointName"], arn)
     threading.Thread(target=_finish_delete, args=(ctx.services, arn), daemon=True).start()
     return {}
@@ -93,14 +94,15 @@ def _finish_delete(services: Services, arn: str) -> None:
 def recover(services: Services) -> None:
     """After a start: finish deletions, deploy every endpoint that was Creating, Updating or InService again."""
     with services.store.reading() as conn:
-        live = resources.with_status(conn, KIND, _LIVE)
-        deleting = resources.with_status(conn, KIND, ("Deleting",))
+        live = resources.with_status(conn, KIND, DEPLOYED)
+        deleting = resources.with_status(conn, KIND, (EndpointStatus.DELETING,))
     for endpoint in deleting:
         _finish_delete(services, endpoint.arn)
     for endpoint in live:
         log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
         _deploy_later(services, endpoint.account, endpoint.region, endpoint.arn,
-                      endpoint.document["EndpointConfigName"], keep_serving=endpoint.status == "InService")
+                      endpoint.document["EndpointConfigName"],
+                      keep_serving=endpoint.status == EndpointStatus.IN_SERVICE)
 
 
 def _deploy_later(services: Services, account: str, region: str, arn: str, config_name: str,
@@ -135,7 +137,7 @@ def _deploy(services: Services, account: str, region: str, arn: str, config_name
             document["DataCaptureConfig"] = capture
         else:
             document.pop("DataCaptureConfig", None)
-        resources.update(conn, arn, ctx.now(), status="InService", document=document)
+        resources.update(conn, arn, ctx.now(), status=EndpointStatus.IN_SERVICE, document=document)
     services.host.put(arn, deployment)
     log.info("endpoint InService arn=%s variants=%d", arn, len(summaries))
 
@@ -147,7 +149,7 @@ def _failed(ctx: Context, arn: str, reason: str, keep_serving: bool) -> None:
         if current is None:
             return
         # A failed update leaves the endpoint serving its previous configuration, as SageMaker rolls back.
-        status = "InService" if keep_serving else "Failed"
+        status = EndpointStatus.IN_SERVICE if keep_serving else EndpointStatus.FAILED
         document = {**current.document, "FailureReason": reason[:1024]}
         resources.update(conn, arn, ctx.now(), status=status, document=document)
 
@@ -181,7 +183,7 @@ def model_spec(ctx: Context, endpoint_name: str) -> ModelSpec:
     """The model an endpoint serves, ready to load elsewhere (a monitoring job's private copy): the variant with
     the most weight when there are several."""
     endpoint = FAMILY.get(ctx, endpoint_name)
-    if endpoint.status not in ("InService", "Updating"):
+    if endpoint.status not in SERVING:
         raise ValidationException(f'Endpoint "{endpoint.arn}" is {endpoint.status}, not InService.')
     config = endpoint_configs.FAMILY.get(ctx, endpoint.document["EndpointConfigName"]).document
     variant = max(config["ProductionVariants"], key=lambda v: float(v.get("InitialVariantWeight", 1.0)))

@@ -53,6 +53,7 @@ class Family:
     on_delete: OnDelete | None = None
 
     def create(self, ctx: Context, request: Request) -> Response:
+        """Create: the checks, the quota, the stored document and its columns, then `after_create`."""
         for check in self.checks:
             check(ctx, request)
         tags = tagging.creation_tags(request)
@@ -71,6 +72,7 @@ class Family:
         return {self.arn: arn}
 
     def describe(self, ctx: Context, request: Request) -> Response:
+        """Describe: the stored document with the family's ARN, times and status."""
         return self.described(self.get(ctx, request[self.name]))
 
     def described(self, resource: Resource) -> Response:
@@ -91,6 +93,7 @@ class Family:
         return resource
 
     def list_(self, ctx: Context, request: Request) -> Response:
+        """List: the caller's resources of this family, filtered, sorted and paginated."""
         page = listing.list_resources(ctx, self.list_operation, self.kind, request)
         response: Response = {self.summaries: [self.summary(item) for item in page.items]}
         if page.next_token:
@@ -98,6 +101,7 @@ class Family:
         return response
 
     def delete(self, ctx: Context, request: Request) -> Response:
+        """Delete: `on_delete` in the same transaction, then the row; the family's not-found error if there is none."""
         name = request[self.name]
         arn = arns.arn(ctx, self.kind, name)
         with ctx.store.transaction() as conn:

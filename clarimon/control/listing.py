@@ -24,6 +24,8 @@ Item = TypeVar("Item", Resource, Execution)
 
 @dataclass(frozen=True)
 class Page:
+    """One page of a list: its resources and the token of the next page, if any."""
+
     items: list[Resource]
     next_token: str | None
 
@@ -69,5 +71,6 @@ def keyset_page(ctx: Context, operation: str, request: Request, query: Query,
 
 
 def time_member(request: Request, member: str) -> float | None:
+    """A request's timestamp member as epoch seconds, or None when absent."""
     value = request.get(member)
     return None if value is None else parse_timestamp(value, member)

@@ -19,6 +19,7 @@ _SIGNATURE_BYTES = 16
 
 
 def encode(secret: bytes, scope: dict[str, Any], position: Any) -> str:
+    """A NextToken for `position` within the list `scope`: signed with `secret`, opaque to the client."""
     body = orjson.dumps({"s": _digest(scope), "p": position})
     signature = hmac.new(secret, body, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
     return base64.urlsafe_b64encode(signature + body).decode().rstrip("=")

@@ -9,26 +9,53 @@ until a server's scheduler takes it.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from clarimon.control.context import Context, Request, Response
 from clarimon.control.families import Family
+from clarimon.control.states import EXECUTION, PROCESSING_JOB, ExecutionStatus, ProcessingJobStatus
 from clarimon.errors import ValidationException
 from clarimon.serving.runtimes import repository
 from clarimon.store import executions, resources
 from clarimon.store.resources import Resource
 
 KIND = "processing-job"
-RUNNING = ("InProgress", "Stopping")
 CLARIFY_REPOSITORY = "sagemaker-clarify-processing"
-RUN = "_run"  # a monitoring job document's private part: what the job needs to run (never on the wire)
+RUN = "_run"  # a monitoring job document's private part: its MonitoringRun (never on the wire)
 DEFAULT_MAX_RUNTIME = 3600  # seconds, when a job has no StoppingCondition
 # Where Clarify's container reads its inputs and writes its results (the SDK's SageMakerClarifyProcessor).
 CONFIG_PATH = "/opt/ml/processing/input/config"
 DATA_PATH = "/opt/ml/processing/input/data"
 OUTPUT_PATH = "/opt/ml/processing/output"
+
+
+@dataclass(frozen=True)
+class MonitoringRun:
+    """What a monitoring execution's processing job needs beyond its public members: where its config, baseline
+    and outputs are, its analysis window, and the endpoint's capture or the batch transform's output it reads."""
+
+    config_uri: str
+    constraints_uri: str | None
+    output_uri: str
+    start: float  # the analysis window [start, end), epoch seconds
+    end: float
+    endpoint: str | None  # the monitored endpoint; None for a batch transform input
+    data_uri: str | None  # the batch transform's DataCapturedDestinationS3Uri; None for an endpoint input
+    input: dict[str, Any]  # the job definition's EndpointInput or BatchTransformInput
+    schedule: str
+
+    def stored(self) -> dict[str, Any]:
+        """As it is kept in the job's stored document, under `RUN`."""
+        return asdict(self)
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> MonitoringRun | None:
+        """The run a stored job document carries, or None for a job made by CreateProcessingJob."""
+        run = document.get(RUN)
+        return None if run is None else cls(**run)
 
 
 def _summary(item: Resource) -> Response:
@@ -60,8 +87,8 @@ def _opening(request: Request, now: float) -> tuple[str, dict[str, Any]]:
     """A Clarify job starts InProgress, waiting until a server runs it; any other job is created Failed."""
     problem = unrunnable(request)
     if problem is None:
-        return "InProgress", {}
-    return "Failed", {"FailureReason": problem, "ExitMessage": problem, "ProcessingEndTime": now}
+        return ProcessingJobStatus.IN_PROGRESS, {}
+    return ProcessingJobStatus.FAILED, {"FailureReason": problem, "ExitMessage": problem, "ProcessingEndTime": now}
 
 
 FAMILY = Family(
@@ -92,12 +119,13 @@ def stop(ctx: Context, request: Request) -> Response:
         current = resources.get(conn, job.arn, for_update=True)
         if current is None:
             raise FAMILY.not_found(job.name, job.arn)
-        if current.status != "InProgress":
+        if not PROCESSING_JOB.allows(current.status, ProcessingJobStatus.STOPPING):
             raise ValidationException(
                 f"The processing job {job.name} is {current.status}: only an InProgress job can be stopped."
             )
         if executions.lease_of(conn, job.arn) is None:  # created, not yet taken: nothing runs it
-            finish(conn, job.arn, ctx.now(), "Stopped", exit_message="Stopped on request before it started.")
+            finish(conn, job.arn, ctx.now(), ProcessingJobStatus.STOPPED,
+                   exit_message="Stopped on request before it started.")
         else:
             request_stop(conn, job.arn, ctx.now())
     return {}
@@ -105,17 +133,17 @@ def stop(ctx: Context, request: Request) -> Response:
 
 def request_stop(conn: Connection, arn: str, now: float) -> None:
     """InProgress -> Stopping, for the job and its monitoring execution (the runner ends the process)."""
-    resources.update(conn, arn, now, status="Stopping")
+    resources.update(conn, arn, now, status=ProcessingJobStatus.STOPPING)
     execution = executions.by_job(conn, arn)
-    if execution is not None and execution.status in ("Pending", "InProgress"):
-        executions.set_status(conn, arn, now, "Stopping")
+    if execution is not None and EXECUTION.allows(execution.status, ExecutionStatus.STOPPING):
+        executions.set_status(conn, arn, now, ExecutionStatus.STOPPING)
 
 
-def finish(conn: Connection, arn: str, now: float, status: str, *, exit_message: str | None = None,
+def finish(conn: Connection, arn: str, now: float, status: ProcessingJobStatus, *, exit_message: str | None = None,
            failure_reason: str | None = None) -> Resource | None:
     """The job ends with `status`; returns it as it was, or None when it is gone or had already ended."""
     job = resources.get(conn, arn, for_update=True)
-    if job is None or job.status not in RUNNING:
+    if job is None or not PROCESSING_JOB.allows(job.status, status):
         return None
     document: dict[str, Any] = {**job.document, "ProcessingEndTime": now}
     if exit_message:

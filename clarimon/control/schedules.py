@@ -15,9 +15,10 @@ from sqlalchemy.engine import Connection
 
 from clarimon.control import arns, job_definitions, processing_jobs
 from clarimon.control.context import Context, Request, Response
+from clarimon.control.cron import Schedule, ScheduleError, parse, window
 from clarimon.control.families import Family
+from clarimon.control.states import EXECUTION, SCHEDULE, ExecutionStatus, ScheduleStatus
 from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException
-from clarimon.jobs.schedules import Schedule, ScheduleError, parse, window
 from clarimon.store import executions, resources
 from clarimon.store.executions import Execution
 from clarimon.store.resources import Resource
@@ -85,7 +86,7 @@ def _stop_executions(ctx: Context, conn: Connection, schedule: Resource) -> None
     query = executions.ExecutionQuery(ctx.account, ctx.region, limit=1000, schedule_name=schedule.name)
     now = ctx.now()
     for execution in executions.page(conn, query):
-        if execution.processing_job_arn and execution.status in ("Pending", "InProgress"):
+        if execution.processing_job_arn and EXECUTION.allows(execution.status, ExecutionStatus.STOPPING):
             processing_jobs.request_stop(conn, execution.processing_job_arn, now)
 
 
@@ -99,7 +100,7 @@ FAMILY = Family(
     not_found=lambda name, arn: ResourceNotFound(f"Could not find monitoring schedule {name}."),
     taken=lambda name, arn: ResourceInUse(f"Monitoring schedule {name} already exists."),
     checks=(_check,),
-    status="Scheduled",
+    status=ScheduleStatus.SCHEDULED,
     status_member="MonitoringScheduleStatus",
     columns=_columns,
     on_delete=_stop_executions,
@@ -109,6 +110,7 @@ create, list_, delete = FAMILY.create, FAMILY.list_, FAMILY.delete
 
 
 def describe(ctx: Context, request: Request) -> Response:
+    """DescribeMonitoringSchedule, with its latest execution's summary."""
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     response = {**FAMILY.described(schedule), "MonitoringType": schedule.monitoring_type}
     if schedule.endpoint_name is not None:
@@ -121,6 +123,7 @@ def describe(ctx: Context, request: Request) -> Response:
 
 
 def update(ctx: Context, request: Request) -> Response:
+    """UpdateMonitoringSchedule: the new config, checked as at creation; the status stays as it is."""
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     _check(ctx, request)
     document = {**schedule.document, "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}
@@ -131,30 +134,35 @@ def update(ctx: Context, request: Request) -> Response:
 
 
 def start(ctx: Context, request: Request) -> Response:
-    _transition(ctx, request["MonitoringScheduleName"], "Stopped", "Scheduled")
+    """StartMonitoringSchedule: Stopped -> Scheduled."""
+    _transition(ctx, request["MonitoringScheduleName"], ScheduleStatus.SCHEDULED)
     return {}
 
 
 def stop(ctx: Context, request: Request) -> Response:
-    _transition(ctx, request["MonitoringScheduleName"], "Scheduled", "Stopped")
+    """StopMonitoringSchedule: Scheduled -> Stopped."""
+    _transition(ctx, request["MonitoringScheduleName"], ScheduleStatus.STOPPED)
     return {}
 
 
-def _transition(ctx: Context, name: str, source: str, target: str) -> None:
-    """`source` -> `target`; a schedule already in `target` stays as it is (and keeps its modification time,
-    which the scheduler counts new times from)."""
+def _transition(ctx: Context, name: str, target: ScheduleStatus) -> None:
+    """The schedule becomes `target` where its table allows; a schedule already in `target` stays as it is (and
+    keeps its modification time, which the scheduler counts new times from)."""
     arn = arns.arn(ctx, KIND, name)
     with ctx.store.transaction() as conn:
         schedule = resources.get(conn, arn, for_update=True)
         if schedule is None:
             raise FAMILY.not_found(name, arn)
-        if schedule.status == source:
+        if schedule.status == target:
+            return
+        if SCHEDULE.allows(schedule.status, target):
             resources.update(conn, arn, ctx.now(), status=target)
-        elif schedule.status != target:
+        else:
             raise ValidationException(f"Monitoring schedule {name} is {schedule.status}; it cannot become {target}.")
 
 
 def execution_summary(execution: Execution) -> Response:
+    """An execution as ListMonitoringExecutions and DescribeMonitoringSchedule show it."""
     summary: Response = {
         "MonitoringScheduleName": execution.schedule_name,
         "ScheduledTime": execution.scheduled_time,

@@ -25,6 +25,7 @@ def creation_tags(request: Request) -> list[Tag]:
 
 
 def add(ctx: Context, request: Request) -> Response:
+    """AddTags: add or overwrite tags of a resource the caller owns."""
     added = creation_tags(request)
     arn = _owned_arn(request["ResourceArn"])
     with ctx.store.transaction() as conn:
@@ -40,6 +41,7 @@ def add(ctx: Context, request: Request) -> Response:
 
 
 def delete(ctx: Context, request: Request) -> Response:
+    """DeleteTags: remove the named keys."""
     arn = _owned_arn(request["ResourceArn"])
     removed = set(request["TagKeys"])
     with ctx.store.transaction() as conn:
@@ -49,6 +51,7 @@ def delete(ctx: Context, request: Request) -> Response:
 
 
 def list_(ctx: Context, request: Request) -> Response:
+    """ListTags: a resource's tags, paginated."""
     arn = _owned_arn(request["ResourceArn"])
     with ctx.store.reading() as conn:
         resource = _find(ctx, conn, arn)

@@ -26,6 +26,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ShapConfig:
+    """The `methods.shap` section: the background, the sampling budget and how values are aggregated."""
+
     baseline: list[list[Any]] | str | None
     num_clusters: int | None
     num_samples: int | None
@@ -44,6 +46,9 @@ def by_index(probability: str | int | None) -> bool:
 
 @dataclass(frozen=True)
 class PredictorConfig:
+    """The `predictor` section: how the model is called and where its scores are (`raw` keeps the section as
+    written)."""
+
     content_type: str | None
     accept_type: str | None
     probability: str | int | None
@@ -55,6 +60,8 @@ class PredictorConfig:
 
 @dataclass(frozen=True)
 class AnalysisConfig:
+    """A parsed analysis config: the dataset's layout, the SHAP settings and the predictor."""
+
     dataset_type: str | None
     headers: list[str] | None
     label: str | int | None

@@ -25,6 +25,8 @@ class DataError(ValueError):
 
 @dataclass(frozen=True)
 class Table:
+    """Rows of a dataset: column names and an (n_rows, n_columns) array."""
+
     columns: list[str]
     values: np.ndarray
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import regex
 
-from clarimon.engine import capture
+from clarimon.engine import capture_files
 from clarimon.engine.config import AnalysisConfig
 from clarimon.engine.datasets import DataError, Table, read
 from clarimon.jobs.task import NO_DATA, JobFailed, Source, Task
@@ -21,6 +21,7 @@ _HOUR_PATH = regex.compile(r"/(\d{4})/(\d{2})/(\d{2})/(\d{2})/")
 
 
 def excluded(source: Source) -> list[str | int]:
+    """The columns ExcludeFeaturesAttribute names (indexes or names, comma-separated)."""
     text = source.exclude_features_attribute or ""
     return [int(item) if item.isdigit() else item for item in (part.strip() for part in text.split(",")) if item]
 
@@ -50,15 +51,15 @@ def table(task: Task, config: AnalysisConfig, objects: Objects, log: Callable[[s
     window = f"from {iso(task.start)} to {iso(task.end)}"
     try:
         if source.dataset_format is None:
-            captured = capture.Captured()
+            captured = capture_files.Captured()
             for uri in uris:
-                capture.collect(captured, objects.read(uri), uri, task.start, task.end)
+                capture_files.collect(captured, objects.read(uri), uri, task.start, task.end)
             log(f"capture files={len(uris)} records={captured.records} outside_window={captured.outside}")
             if captured.records == 0:
                 raise JobFailed(NO_DATA, f"{NO_DATA}: no captured requests {window} under {source.uri} "
                                          f"({len(uris)} capture files looked at). Send traffic to the endpoint with "
                                          "data capture enabled, or widen the window (StartTimeOffset/EndTimeOffset).")
-            table = capture.table(captured, source=source.uri, headers=config.headers, features=config.features,
+            table = capture_files.table(captured, source=source.uri, headers=config.headers, features=config.features,
                                   excluded=excluded(source))
         else:
             table = _batch(uris, source.dataset_format, config, objects, source, window)

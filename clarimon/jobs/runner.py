@@ -14,14 +14,15 @@ import multiprocessing
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from clarimon.control import runs, tasks
 from clarimon.control.context import Services
+from clarimon.control.states import ExecutionStatus, ProcessingJobStatus
 from clarimon.errors import ServiceError
-from clarimon.jobs import execution
+from clarimon.jobs import analysis, leases, preparation
 from clarimon.jobs.task import Outcome, Task
 from clarimon.serving.artifacts import ArtifactError
 from clarimon.store import executions
@@ -31,12 +32,13 @@ log = logging.getLogger("clarimon.runner")
 POLL_SECONDS = 0.25
 
 
-def job_context() -> Any:
-    """Where job processes come from: the fork server (preloaded with clarimon.jobs.warm) or, without one, spawn."""
+def job_context(preload: Sequence[str] = ()) -> Any:
+    """Where job processes come from: the fork server (preloaded with `preload` and clarimon.jobs.warm) or,
+    without one, spawn."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["clarimon.jobs.warm"])
+    context.set_forkserver_preload([*preload, "clarimon.jobs.warm"])
     return context
 
 
@@ -48,11 +50,17 @@ class _Running:
 
 
 class Runner:
-    def __init__(self, services: Services, owner: str, *, concurrency: int, lease_seconds: float) -> None:
+    """Runs the jobs this server took, each in a process of its own, and records how each one ended.
+
+    `preload`: modules the fork server imports besides clarimon.jobs.warm (a job re-imports the main script
+    that started the server)."""
+
+    def __init__(self, services: Services, owner: str, *, concurrency: int, lease_seconds: float,
+                 preload: Sequence[str] = ()) -> None:
         self.services = services
         self.owner = owner
         self.lease_seconds = lease_seconds
-        self._context = job_context()
+        self._context = job_context(preload)
         self._slots = threading.Semaphore(max(1, concurrency))
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
@@ -90,7 +98,7 @@ class Runner:
                     executions.beat(conn, self.owner, time.time())
                 with self._lock:
                     jobs = dict(self._running)
-                for arn in runs.stop_requested(self.services, list(jobs)):
+                for arn in leases.stop_requested(self.services, list(jobs)):
                     jobs[arn].stop.set()
             except Exception:  # a database hiccup must not end the heartbeat; the next beat retries
                 log.exception("heartbeat failed owner=%s", self.owner)
@@ -102,7 +110,7 @@ class Runner:
         except Exception as error:  # never leave a job InProgress because of a bug here
             log.exception("job crashed arn=%s", job.arn)
             reason = f"InternalFailure: {type(error).__name__}: {error}"
-            runs.ended(self.services, job.arn, "Failed", reason, reason)
+            leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
         finally:
             with self._lock:
                 self._running.pop(job.arn, None)
@@ -112,16 +120,16 @@ class Runner:
             self._end_stopped(job, 0.0)
             return
         try:
-            task = tasks.task(self.services, job.arn)
+            task = preparation.task(self.services, job.arn)
         except ServiceError as error:
-            runs.ended(self.services, job.arn, "Failed", error.message, error.message)
+            leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, error.message, error.message)
             return
         except (ArtifactError, OSError, ValueError) as error:
             reason = f"Cannot prepare the model for the job: {error}"
-            runs.ended(self.services, job.arn, "Failed", reason, reason)
+            leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
             return
-        limit = tasks.max_runtime(self.services, job.arn)
-        runs.started(self.services, job.arn)
+        limit = preparation.max_runtime(self.services, job.arn)
+        leases.started(self.services, job.arn)
         log.info("job started arn=%s instances=%d max_runtime=%s", job.arn, task.instance_count, limit)
         receiver, sender = self._context.Pipe(duplex=False)
         process = self._context.Process(target=job_main, args=(task, sender), daemon=False,
@@ -145,37 +153,38 @@ class Runner:
         _end(process)
         elapsed = time.monotonic() - started
         if outcome is not None:
-            failed = outcome.status == "Failed"
-            runs.ended(self.services, job.arn, "Failed" if failed else "Completed", outcome.exit_message,
-                       outcome.failure_reason, outcome.status)
+            ending = ProcessingJobStatus.FAILED if outcome.status == ExecutionStatus.FAILED \
+                else ProcessingJobStatus.COMPLETED
+            leases.ended(self.services, job.arn, ending, outcome.exit_message, outcome.failure_reason, outcome.status)
             log.info("job timings arn=%s rows=%d %s", job.arn, outcome.rows,
                      " ".join(f"{k}={v:.3f}" for k, v in outcome.timings.items()))
         elif elapsed > limit:
             message = (f"MaxRuntimeExceeded: the job ran past StoppingCondition.MaxRuntimeInSeconds ({limit:g} s) "
                        "and was stopped.")
-            runs.ended(self.services, job.arn, "Stopped", message, message)
+            leases.ended(self.services, job.arn, ProcessingJobStatus.STOPPED, message, message)
         elif job.stop.is_set():
             self._end_stopped(job, elapsed)
         else:
             reason = f"The job's process ended unexpectedly (exit code {process.exitcode}); see the server's log."
-            runs.ended(self.services, job.arn, "Failed", reason, reason)
+            leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
 
     def _end_stopped(self, job: _Running, elapsed: float) -> None:
         if self._closing.is_set():  # a clean stop of the server: the job will not come back
             reason = "The server stopped while the job ran; clarimon does not retry it."
-            runs.ended(self.services, job.arn, "Failed", reason, reason)
+            leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
         else:
-            runs.ended(self.services, job.arn, "Stopped", f"Stopped on request after {elapsed:.1f} s.", None)
+            leases.ended(self.services, job.arn, ProcessingJobStatus.STOPPED,
+                         f"Stopped on request after {elapsed:.1f} s.", None)
 
 
 def job_main(task: Task, sender: Connection) -> None:
     """A job's process: run the execution, send its Outcome."""
-    execution.die_with_parent()
+    analysis.die_with_parent()
     try:
-        outcome = execution.run(task)
+        outcome = analysis.run(task)
     except Exception as error:  # a bug, not the user's input: say so rather than hang the parent
         detail = "".join(traceback.format_exception_only(error)).strip()
-        outcome = Outcome("Failed", f"InternalFailure: {detail}", f"InternalFailure: {detail}")
+        outcome = Outcome(ExecutionStatus.FAILED, f"InternalFailure: {detail}", f"InternalFailure: {detail}")
     sender.send(outcome)
     sender.close()
 

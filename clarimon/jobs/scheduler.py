@@ -9,44 +9,51 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 
-from clarimon.control import runs
 from clarimon.control.context import Services
+from clarimon.jobs import claims, leases
 from clarimon.jobs.runner import Runner
 
 log = logging.getLogger("clarimon.scheduler")
 
 
 class Scheduler:
-    def __init__(self, services: Services, *, interval: float, lease_seconds: float, concurrency: int) -> None:
+    """The scheduling thread of one server, and the runner of the jobs it takes."""
+
+    def __init__(self, services: Services, *, interval: float, lease_seconds: float, concurrency: int,
+                 preload: Sequence[str] = ()) -> None:
         self.services = services
         self.interval = interval
         self.lease_seconds = lease_seconds
-        self.runner = Runner(services, runs.owner_id(), concurrency=concurrency, lease_seconds=lease_seconds)
+        self.runner = Runner(services, leases.owner_id(), concurrency=concurrency, lease_seconds=lease_seconds,
+                             preload=preload)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="clarimon-scheduler")
 
     def start(self) -> None:
+        """Start ticking every `interval` seconds."""
         self._thread.start()
 
     def close(self) -> None:
+        """Stop ticking, then stop the runner's jobs."""
         self._closing.set()
         self._thread.join(timeout=30)
         self.runner.close()
 
     def tick(self) -> int:
         """One round: fail what dead servers left running, start what is due; returns how many started."""
-        failed = runs.fail_stale(self.services, self.lease_seconds)
+        failed = leases.fail_stale(self.services, self.lease_seconds)
         if failed:
             log.warning("jobs of stopped servers ended Failed count=%d", failed)
         started = 0
-        for item in runs.due(self.services, self.services.clock()):
-            arn = runs.claim(self.services, self.runner.owner, item)
+        for item in claims.due(self.services, self.services.clock()):
+            arn = claims.claim(self.services, self.runner.owner, item)
             if arn is not None:
                 self.runner.submit(arn)
                 started += 1
-        for arn in runs.queued(self.services):  # CreateProcessingJob's jobs
-            if runs.take(self.services, self.runner.owner, arn):
+        for arn in claims.queued(self.services):  # CreateProcessingJob's jobs
+            if claims.take(self.services, self.runner.owner, arn):
                 self.runner.submit(arn)
                 started += 1
         return started

@@ -29,8 +29,9 @@ def load(spec: ModelSpec) -> runtimes.Served:
     return runtimes.serve(spec.image, spec.model_dir, spec.environment, fetch, spec.cache)
 
 
-def predictor(served: runtimes.Served, config: PredictorConfig, name: str) -> Predictor:
-    """A Predictor over the loaded model, as the endpoint would answer `config`'s content and accept types.
+def predictor(served: runtimes.Served, config: PredictorConfig, label: str) -> Predictor:
+    """A Predictor over the loaded model, as the endpoint would answer `config`'s content and accept types;
+    `label` names the model in errors (`endpoint "churn"`, `model "churn-v2"`).
 
     Rows in CSV go straight to the model when the container would decode them itself (no user input_fn): the
     same numbers, without writing and parsing text. A JMESPath `probability` reads the encoded answer."""
@@ -38,16 +39,16 @@ def predictor(served: runtimes.Served, config: PredictorConfig, name: str) -> Pr
     accept = config.accept_type or content_type
     rows = served.rows
     if rows is None or content_type != "text/csv" or not by_index(config.probability):
-        return endpoint_predictor(_Runtime(served.handler), name, config, payload_limit=LOCAL_PAYLOAD)
+        return endpoint_predictor(_Runtime(served.handler), label, config, payload_limit=LOCAL_PAYLOAD)
 
     def predict(batch: np.ndarray) -> np.ndarray:
         try:
             answer = rows(np.asarray(batch, dtype=np.float64), accept)
         except runtimes.InferenceError as error:
-            raise ModelError(f"model of endpoint {name}: {error}") from None
+            raise ModelError(f"model of {label}: {error}") from None
         if isinstance(answer, tuple):  # the user's output_fn encoded it
             body, kind = answer
-            return parse(body, kind.split(";", 1)[0], None, name)
+            return parse(body, kind.split(";", 1)[0], None, label)
         return as_outputs(answer)
 
     return predict
@@ -59,7 +60,7 @@ class _Runtime:
     def __init__(self, handler: runtimes.Handler) -> None:
         self._handler = handler
 
-    def invoke_endpoint(self, *, EndpointName: str, Body: bytes, ContentType: str,  # noqa: N803 (boto3's names)
+    def invoke_endpoint(self, *, EndpointName: str, Body: bytes, ContentType: str,  # boto3's names
                         Accept: str) -> dict[str, Any]:
         body, _ = self._handler(Body, ContentType, Accept)
         return {"Body": io.BytesIO(body)}

@@ -6,6 +6,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from clarimon.control.states import ExecutionStatus
+from clarimon.engine.config import AnalysisConfig
 from clarimon.serving.workers import ModelSpec
 
 NO_DATA = "Job inputs had no data"  # SageMaker's words: tools compare FailureReason with them
@@ -27,11 +29,20 @@ class Source:
 
 
 @dataclass(frozen=True)
+class ConfigFailure:
+    """Why a job's analysis config cannot be used: its process fails with `reason`."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Task:
+    """What a job's process is given: where its config, baseline, rows and outputs are, its window and its model."""
+
     job_name: str
     home: str
     s3_endpoint_url: str | None
-    config_uri: str
+    config: AnalysisConfig | ConfigFailure  # parsed once, where the job was prepared
     constraints_uri: str | None
     output_uri: str
     start: datetime.datetime | None  # the analysis window; None for a Clarify job's dataset
@@ -49,7 +60,9 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # Completed | CompletedWithViolations | Failed
+    """How a job's process ended: its execution status, ExitMessage, FailureReason, timings and row count."""
+
+    status: ExecutionStatus  # Completed | CompletedWithViolations | Failed
     exit_message: str
     failure_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)

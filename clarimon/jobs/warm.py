@@ -2,7 +2,9 @@
 then starts as a fork of it, with the engine imported, its compiled kernel loaded and the model libraries of
 the supported containers imported (about 1.5 s a job otherwise; see benchmarks/monitoring.py).
 
-Importing this module has that side effect on purpose; nothing else imports it. No Python thread outlives the
+Importing this module has that side effect on purpose; nothing else imports it. The composition root
+(`clarimon.server`) has the fork server import the CLI's main module too: a job re-runs the main script that
+started the server (e.g. `clarimon`). No Python thread outlives the
 warm-up; the native pools that do (OpenBLAS's workers, pyarrow's jemalloc background thread) register fork
 handlers, so forking afterwards is safe.
 """
@@ -13,9 +15,8 @@ import importlib
 
 import numpy as np
 
-import clarimon.cli.main  # noqa: F401 (a job re-runs the main script that started the server, e.g. `clarimon`)
 from clarimon.engine import explain
-from clarimon.jobs import execution  # noqa: F401 (imported for the forks)
+from clarimon.jobs import analysis  # noqa: F401 (imported for the forks)
 
 # The containers' libraries, where installed: unpickling a model imports the modules its classes live in.
 LIBRARIES = ("joblib", "sklearn.pipeline", "sklearn.preprocessing", "sklearn.linear_model", "sklearn.ensemble",

@@ -19,9 +19,13 @@ class ObjectError(ValueError):
 class Objects(Protocol):
     """Where s3:// URIs are read and written: a local folder, or an S3-compatible server."""
 
-    def read(self, uri: str) -> bytes: ...
+    def read(self, uri: str) -> bytes:
+        """The object's bytes; ObjectError when there is none."""
+        ...
 
-    def write(self, uri: str, data: bytes) -> None: ...
+    def write(self, uri: str, data: bytes) -> None:
+        """Store `data` at `uri`, whole (a reader never sees a part)."""
+        ...
 
     def list(self, prefix: str) -> list[str]:
         """The URIs of every object whose key starts with `prefix`'s key, in key order."""
@@ -37,6 +41,8 @@ def split(uri: str, *, prefix: bool = False) -> tuple[str, str]:
 
 
 class LocalObjects:
+    """`s3://bucket/key` as `<root>/bucket/key` on the local disk."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -49,12 +55,14 @@ class LocalObjects:
         return self.root.joinpath(bucket, *parts)
 
     def read(self, uri: str) -> bytes:
+        """The file's bytes; ObjectError when there is none."""
         path = self.path(uri)
         if not path.is_file():
             raise ObjectError(f"{uri}: no such object (looked for {path})")
         return path.read_bytes()
 
     def list(self, prefix: str) -> list[str]:
+        """The URIs of the files under `prefix`, sorted."""
         bucket, key = split(prefix, prefix=True)
         folder, _, start = key.rpartition("/")
         base = self.root.joinpath(bucket, *[p for p in folder.split("/") if p])
@@ -69,6 +77,7 @@ class LocalObjects:
         return sorted(found)
 
     def write(self, uri: str, data: bytes) -> None:
+        """Write the file atomically (a temporary file renamed into place)."""
         path = self.path(uri)
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")

@@ -14,11 +14,14 @@ from clarimon.objects.local import ObjectError, split
 
 
 class S3Objects:
+    """`s3://` URIs on an S3-compatible store (boto3; `endpoint_url` None: AWS itself)."""
+
     def __init__(self, endpoint_url: str | None, client: Any = None) -> None:
         self.endpoint_url = endpoint_url
         self.client = client or boto3.client("s3", endpoint_url=endpoint_url)
 
     def read(self, uri: str) -> bytes:
+        """The object's bytes; ObjectError when it cannot be read."""
         bucket, key = split(uri)
         try:
             body: bytes = self.client.get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -28,6 +31,7 @@ class S3Objects:
         return body
 
     def list(self, prefix: str) -> list[str]:
+        """The URIs of the objects under `prefix`, sorted."""
         bucket, key = split(prefix, prefix=True)
         found: list[str] = []
         try:
@@ -39,6 +43,7 @@ class S3Objects:
         return sorted(found)
 
     def write(self, uri: str, data: bytes) -> None:
+        """Put the object in one request."""
         bucket, key = split(uri)
         try:
             self.client.put_object(Bucket=bucket, Key=key, Body=data)  # one PUT: the object appears whole

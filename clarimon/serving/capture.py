@@ -69,6 +69,7 @@ def _payload(body: bytes, content_type: str, mode: str, header: dict[str, Any]) 
 
 
 def prefix(destination: str, exchange: Exchange) -> str:
+    """The capture folder of an exchange: `<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh`."""
     return f"{destination.rstrip('/')}/{exchange.endpoint}/{exchange.variant}/{utc(exchange.time):%Y/%m/%d/%H}"
 
 

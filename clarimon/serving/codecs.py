@@ -24,6 +24,7 @@ def base_type(content_type: str | None, default: str = JSON) -> str:
 
 
 def decode(body: bytes, content_type: str | None) -> np.ndarray:
+    """A request body as an array of rows, by its content type (CSV, JSON or NPY)."""
     kind = base_type(content_type)
     if kind == CSV:
         text = body.decode("utf-8")
@@ -44,6 +45,7 @@ def accepted(accept: str | None, default: str = JSON) -> str:
 
 
 def encode(prediction: Any, accept: str | None) -> tuple[bytes, str]:
+    """A prediction as a response body in the accepted type, and that type."""
     kind = accepted(accept)
     array = np.asarray(prediction)
     if kind == JSON:

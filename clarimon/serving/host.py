@@ -12,6 +12,8 @@ from clarimon.serving.workers import Worker
 
 @dataclass
 class Variant:
+    """A production variant: its name, weight and worker processes."""
+
     name: str
     weight: float
     workers: list[Worker]
@@ -27,6 +29,8 @@ class Variant:
 
 @dataclass
 class Deployment:
+    """An endpoint's deployed variants and its DataCaptureConfig."""
+
     variants: list[Variant]
     capture: dict[str, Any] | None = None  # the endpoint configuration's DataCaptureConfig
 
@@ -40,6 +44,7 @@ class Deployment:
         return rng.choices(self.variants, weights=weights)[0]
 
     def stop(self) -> None:
+        """Stop every worker of every variant."""
         for variant in self.variants:
             for worker in variant.workers:
                 worker.stop()
@@ -54,6 +59,7 @@ class Host:
         self.rng = random.Random()
 
     def put(self, arn: str, deployment: Deployment) -> None:
+        """Serve `deployment` for the endpoint `arn`, stopping what served it before."""
         with self._lock:
             previous = self._deployments.get(arn)
             self._deployments[arn] = deployment
@@ -61,16 +67,19 @@ class Host:
             previous.stop()
 
     def get(self, arn: str) -> Deployment | None:
+        """What serves the endpoint `arn`, if anything."""
         with self._lock:
             return self._deployments.get(arn)
 
     def remove(self, arn: str) -> None:
+        """Stop serving the endpoint `arn`."""
         with self._lock:
             previous = self._deployments.pop(arn, None)
         if previous is not None:
             previous.stop()
 
     def stop(self) -> None:
+        """Stop every deployment."""
         with self._lock:
             deployments = list(self._deployments.values())
             self._deployments.clear()

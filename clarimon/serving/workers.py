@@ -95,6 +95,7 @@ class Worker:
             raise WorkerFailed(str(detail))
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        """Run one request on the model: the answer and its content type; BadRequest, ModelFailed or WorkerFailed."""
         with self._lock:
             try:
                 self._connection.send((body, content_type, accept))
@@ -108,11 +109,8 @@ class Worker:
             raise BadRequest(str(detail))
         raise ModelFailed(str(detail))
 
-    @property
-    def alive(self) -> bool:
-        return self._process.is_alive()
-
     def stop(self) -> None:
+        """End the worker process (killed if it does not end within 5 s)."""
         self._connection.close()
         self._process.join(timeout=5)
         if self._process.is_alive():

@@ -96,6 +96,7 @@ class Store:
         return self._secret
 
     def close(self) -> None:
+        """Close the database connections."""
         self.engine.dispose()
 
 

@@ -14,6 +14,8 @@ from clarimon.store.tables import executions, leases
 
 @dataclass(frozen=True)
 class Execution:
+    """A monitoring execution row."""
+
     id: int
     account: str
     region: str
@@ -69,6 +71,7 @@ def insert(conn: Connection, *, account: str, region: str, schedule_name: str, s
 
 
 def by_job(conn: Connection, processing_job_arn: str) -> Execution | None:
+    """The execution a processing job runs, if it is a monitoring execution's."""
     row = conn.execute(sa.select(executions).where(executions.c.processing_job_arn == processing_job_arn)).first()
     return _execution(row) if row is not None else None
 
@@ -86,14 +89,11 @@ def latest(conn: Connection, account: str, region: str, schedule_name: str) -> E
 
 def set_status(conn: Connection, processing_job_arn: str, now: float, status: str,
                failure_reason: str | None = None) -> None:
+    """The execution of the job becomes `status`, with its FailureReason when given."""
     values: dict[str, Any] = {"status": status, "last_modified_time": now}
     if failure_reason is not None:
         values["failure_reason"] = failure_reason[:1024]
     conn.execute(executions.update().where(executions.c.processing_job_arn == processing_job_arn).values(**values))
-
-
-def delete_schedule(conn: Connection, account: str, region: str, schedule_name: str) -> None:
-    conn.execute(executions.delete().where(*_schedule(account, region, schedule_name)))
 
 
 def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
@@ -112,11 +112,13 @@ def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
 
 
 def sort_value(execution: Execution, sort_by: str) -> Any:
+    """The value an execution sorts by under `sort_by` (for the keyset cursor)."""
     return {"CreationTime": execution.creation_time, "ScheduledTime": execution.scheduled_time,
             "Status": execution.status}[sort_by]
 
 
 def take_lease(conn: Connection, job_arn: str, owner: str, now: float) -> None:
+    """`owner` runs the job; IntegrityError when another server holds it."""
     conn.execute(leases.insert().values(job_arn=job_arn, owner=owner, heartbeat=now))
 
 
@@ -126,10 +128,12 @@ def beat(conn: Connection, owner: str, now: float) -> None:
 
 
 def release(conn: Connection, job_arn: str) -> None:
+    """Nobody runs the job any more."""
     conn.execute(leases.delete().where(leases.c.job_arn == job_arn))
 
 
 def lease_of(conn: Connection, job_arn: str) -> tuple[str, float] | None:
+    """Who runs the job and their last heartbeat, or None."""
     row = conn.execute(sa.select(leases.c.owner, leases.c.heartbeat).where(leases.c.job_arn == job_arn)).first()
     return (row.owner, row.heartbeat) if row is not None else None
 

@@ -107,11 +107,13 @@ def delete(conn: Connection, arn: str) -> bool:
 
 
 def count(conn: Connection, kind: str, account: str, region: str) -> int:
+    """How many resources of `kind` the account has in the region."""
     query = sa.select(sa.func.count()).select_from(resources).where(_scope(kind, account, region))
     return int(conn.execute(query).scalar_one())
 
 
 def set_tags(conn: Connection, arn: str, tags: list[Tag]) -> None:
+    """Replace the resource's tags."""
     conn.execute(resources.update().where(resources.c.arn == arn).values(tags=orjson.dumps(tags).decode()))
 
 
@@ -201,6 +203,7 @@ _SORT_COLUMNS = {"Name": resources.c.name, "CreationTime": resources.c.creation_
 
 
 def sort_value(resource: Resource, sort_by: str) -> Any:
+    """The value a resource sorts by under `sort_by` (for the keyset cursor)."""
     return {"Name": resource.name, "CreationTime": resource.creation_time, "Status": resource.status}[sort_by]
 
 

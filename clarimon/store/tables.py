@@ -1,10 +1,15 @@
-"""The tables queries are written against; `migrations/` creates and evolves them."""
+"""The schema: the tables queries are written against. It is the one source: a new migration is generated from
+it (`clarimon db revision`, `store.revisions`), and tests/store/test_tables.py checks that
+the migrations build exactly this on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+# Names sort byte-wise on both dialects: PostgreSQL's locale collations would order '-' differently.
+NAME = sa.String(256).with_variant(sa.String(256, collation="C"), "postgresql")
 
 # Every resource is its validated request document plus the columns that lists filter and sort on.
 resources = sa.Table(
@@ -14,7 +19,7 @@ resources = sa.Table(
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("account", sa.String(12), nullable=False),
     sa.Column("region", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(256), nullable=False),
+    sa.Column("name", NAME, nullable=False),
     sa.Column("arn", sa.String(512), nullable=False, unique=True),
     sa.Column("creation_time", sa.Float(precision=53), nullable=False),
     sa.Column("last_modified_time", sa.Float(precision=53), nullable=False),
@@ -24,6 +29,8 @@ resources = sa.Table(
     sa.Column("tags", sa.Text(), nullable=False),
     sa.Column("job_definition_name", sa.String(63), nullable=True),  # monitoring schedules
     sa.Column("monitoring_type", sa.String(32), nullable=True),
+    sa.Index("resources_by_scope_time", "account", "region", "kind", "creation_time", "id"),
+    sa.Index("resources_by_scope_name", "account", "region", "kind", "name", "id"),
 )
 
 # A monitoring execution per schedule and scheduled time; the unique key is the lease that makes a time run once.
@@ -44,6 +51,7 @@ executions = sa.Table(
     sa.Column("processing_job_arn", sa.String(512), nullable=True),
     sa.Column("failure_reason", sa.Text(), nullable=True),
     sa.UniqueConstraint("account", "region", "schedule_name", "scheduled_time", name="executions_once"),
+    sa.Index("executions_by_schedule", "account", "region", "schedule_name", "scheduled_time"),
 )
 
 # Which server runs a processing job, and when it last said so: a stale heartbeat means the server died.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +14,20 @@ import pytest
 from clarimon.api.app import App
 from clarimon.config import Settings
 from clarimon.control.context import Context
+from clarimon.server import assemble
 from clarimon.store import Store
 
 
 def call(app: App, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
          ) -> tuple[int, dict[str, str], bytes]:
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     scope = {"type": "http", "method": method, "path": path,
              "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]}
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))
@@ -47,7 +48,7 @@ def test_internal_failure_never_leaks_a_traceback(store: Store, tmp_path: Path,
     def broken(ctx: Context, request: dict[str, Any]) -> dict[str, Any]:
         raise RuntimeError("secret detail from deep inside")
 
-    app = App(Settings(home=tmp_path, database_url=store.url), store,
+    app = assemble(Settings(home=tmp_path, database_url=store.url), store,
               operations={"DescribeModelExplainabilityJobDefinition": broken})
     with caplog.at_level(logging.ERROR, logger="clarimon.api"):
         status, headers, body = call(app, "POST", "/", b'{"JobDefinitionName": "x"}',
@@ -61,7 +62,7 @@ def test_internal_failure_never_leaks_a_traceback(store: Store, tmp_path: Path,
 
 
 def test_unsigned_request_acts_in_the_default_region_and_account(store: Store, tmp_path: Path) -> None:
-    app = App(Settings(home=tmp_path, database_url=store.url, region="eu-north-1", account="123456789012"), store)
+    app = assemble(Settings(home=tmp_path, database_url=store.url, region="eu-north-1", account="123456789012"), store)
     request = {"JobDefinitionName": "unsigned",
                "ModelExplainabilityAppSpecification": {"ImageUri": "i", "ConfigUri": "s3://b/c"},
                "ModelExplainabilityJobInput": {"EndpointInput": {"EndpointName": "e", "LocalPath": "/p"}},
@@ -79,7 +80,7 @@ def test_unsigned_request_acts_in_the_default_region_and_account(store: Store, t
 
 
 def test_ping_and_unknown_paths(store: Store, tmp_path: Path) -> None:
-    app = App(Settings(home=tmp_path, database_url=store.url), store)
+    app = assemble(Settings(home=tmp_path, database_url=store.url), store)
     assert call(app, "GET", "/ping")[0] == 200
     status, _, body = call(app, "GET", "/nowhere")
     assert status == 404 and json.loads(body)["__type"] == "UnknownOperationException"

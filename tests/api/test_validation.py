@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clarimon.api.service_model import operation_model
 from clarimon.api.validation import render, validate
@@ -118,3 +122,33 @@ def test_java_surrogate_pairs_mean_supplementary_code_points() -> None:
 def test_render_like_java() -> None:
     assert render(["a", 1, True]) == "[a, 1, true]"
     assert render({"k": "v"}) == "{k=v}"
+
+
+# Properties: a request passes exactly when every member keeps its constraints, and every broken one counts.
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # EntityName, written out independently
+
+
+@given(name=st.one_of(st.text(max_size=70), st.from_regex(_NAME, fullmatch=True)))
+def test_a_name_passes_exactly_when_it_keeps_the_pattern_and_length(name: str) -> None:
+    request = {"JobDefinitionName": name}
+    valid = _NAME.fullmatch(name) is not None and 1 <= len(name) <= 63
+    try:
+        validate(shape("DescribeModelExplainabilityJobDefinition"), request)
+    except ValidationException as error:
+        assert not valid, error.message
+        assert "at 'jobDefinitionName'" in error.message
+    else:
+        assert valid
+
+
+@given(max_results=st.integers(-5, 200), order=st.sampled_from(["Ascending", "Descending", "Sideways", "up"]),
+       sort=st.sampled_from(["Name", "CreationTime", "Size"]))
+def test_every_broken_member_is_counted(max_results: int, order: str, sort: str) -> None:
+    request = {"MaxResults": max_results, "SortOrder": order, "SortBy": sort}
+    broken = (not 1 <= max_results <= 100) + (order not in ("Ascending", "Descending")) + (
+        sort not in ("Name", "CreationTime"))
+    if broken == 0:
+        validate(shape("ListModelExplainabilityJobDefinitions"), request)
+    else:
+        text = message("ListModelExplainabilityJobDefinitions", request)
+        assert text.startswith(f"{broken} validation error{'s' if broken > 1 else ''} detected: ")

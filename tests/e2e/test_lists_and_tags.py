@@ -158,11 +158,12 @@ def test_tags_paginate_and_cap_at_fifty(shared_server: Server, region: str) -> N
 def test_tag_errors(shared_server: Server, region: str) -> None:
     client = shared_server.client(region)
     missing = f"arn:aws:sagemaker:{region}:000000000000:model-explainability-job-definition/missing"
-    for call, kwargs in [
+    cases: list[tuple[Any, dict[str, Any]]] = [
         (client.list_tags, {}),
         (client.add_tags, {"Tags": [{"Key": "k", "Value": "v"}]}),
         (client.delete_tags, {"TagKeys": ["k"]}),
-    ]:
+    ]
+    for call, kwargs in cases:
         code, message, _ = error_of(call, ResourceArn=missing, **kwargs)
         assert code == "ValidationException"
         assert missing in message

@@ -14,7 +14,8 @@ from sklearn.linear_model import LogisticRegression
 from clarimon.engine import explain
 from clarimon.objects import LocalObjects
 from clarimon.serving.packaging import package
-from tests.documents import CLARIFY_IMAGE, PROBABILITY_ENTRY_POINT, ROLE, SKLEARN_IMAGE, model
+from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE, model
+from tests.documents import clarify_job as job
 from tests.e2e.test_endpoints import X, fitted  # noqa: F401 (fixture)
 from tests.e2e.test_job_definitions import error_of
 from tests.e2e.test_monitoring import TERMINAL
@@ -31,30 +32,6 @@ CONFIG: dict[str, Any] = {
     "predictor": {"model_name": "churn", "instance_type": "ml.m5.xlarge", "initial_instance_count": 1,
                   "accept_type": "text/csv", "content_type": "text/csv", "label": 1},
 }
-
-
-def job(name: str, image: str = CLARIFY_IMAGE, config: str = "s3://bucket/clarify/config/analysis_config.json",
-        data: str = "s3://bucket/clarify/data/train.csv") -> dict[str, Any]:
-    """A CreateProcessingJob request as the sagemaker SDK's SageMakerClarifyProcessor sends it."""
-    def s3_input(input_name: str, uri: str, path: str) -> dict[str, Any]:
-        return {"InputName": input_name, "AppManaged": False, "S3Input": {
-            "S3Uri": uri, "LocalPath": path, "S3DataType": "S3Prefix", "S3InputMode": "File",
-            "S3DataDistributionType": "FullyReplicated", "S3CompressionType": "None"}}
-
-    return {
-        "ProcessingJobName": name,
-        "ProcessingInputs": [s3_input("dataset", data, "/opt/ml/processing/input/data"),
-                             s3_input("analysis_config", config, "/opt/ml/processing/input/config")],
-        "ProcessingOutputConfig": {"Outputs": [{"OutputName": "analysis_result", "AppManaged": False, "S3Output": {
-            "S3Uri": f"s3://bucket/clarify/{name}/output", "LocalPath": "/opt/ml/processing/output",
-            "S3UploadMode": "EndOfJob"}}]},
-        "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge",
-                                                  "VolumeSizeInGB": 30}},
-        "StoppingCondition": {"MaxRuntimeInSeconds": 600},
-        "AppSpecification": {"ImageUri": image},
-        "RoleArn": ROLE,
-        "Tags": [{"Key": "team", "Value": "risk"}],
-    }
 
 
 def finished(client: Any, name: str, timeout: float = 90) -> dict[str, Any]:

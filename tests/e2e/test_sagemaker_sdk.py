@@ -151,7 +151,7 @@ def test_the_readmes_sdk_example_runs(sdk: tuple[Server, Any], tmp_path: Path) -
     features = rng.normal(size=(200, 3))
     model = LogisticRegression().fit(features, (features @ [1.0, -2.0, 0.5] > 0).astype(int))
     upload_model(session, tmp_path, model)
-    exec(compile(example, "README.md", "exec"), {})  # noqa: S102 (the README's code, run as a user would)
+    exec(compile(example, "README.md", "exec"), {})  # the README's code, run as a user would
     client = server.client()
     assert client.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "InService"
     baselines = client.list_processing_jobs(StatusEquals="Completed")["ProcessingJobSummaries"]

@@ -19,8 +19,7 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 from clarimon.api.operations import SAGEMAKER
 from clarimon.api.service_model import operation_model
-from tests.documents import endpoint_config, full_definition, model
-from tests.e2e.test_processing_jobs import job as clarify_job
+from tests.documents import clarify_job, endpoint_config, full_definition, model
 from tests.servers import Server
 
 pytestmark = pytest.mark.e2e
@@ -242,7 +241,7 @@ COMPLETE = {"CreateModelExplainabilityJobDefinition", "DescribeModelExplainabili
 
 
 def snake(name: str) -> str:
-    return regex.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return str(regex.sub(r"(?<!^)(?=[A-Z])", "_", name)).lower()
 
 
 def test_every_constraint_is_enforced_with_its_path(shared_server: Server, region: str) -> None:

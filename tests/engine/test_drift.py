@@ -1,4 +1,8 @@
+import math
+
 import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.metrics import ndcg_score
 
 from clarimon.engine.drift import constraint_violations, ndcg
@@ -42,3 +46,20 @@ def test_violations_per_label_in_aws_form() -> None:
     assert violation["constraint_check_type"] == "feature_attribution_drift_check"
     assert violation["description"].startswith("Feature attribution drift 0.68")
     assert violation["description"].endswith(" exceeds threshold 0.9")
+
+
+# Properties of NDCG over any attributions (median aggregates may be negative; they count by magnitude).
+_attributions = st.lists(st.floats(-10, 10, allow_nan=False), min_size=1, max_size=12)
+
+
+@given(baseline=_attributions, live=_attributions, scale=st.floats(0.01, 100))
+def test_ndcg_is_a_normalised_ranking_score(baseline: list[float], live: list[float], scale: float) -> None:
+    names = [f"f{i}" for i in range(len(baseline))]
+    base = dict(zip(names, baseline, strict=True))
+    current = dict(zip(names, live, strict=False))  # features the live analysis lacks count as 0
+    score = ndcg(base, current)
+    assert 0.0 <= score <= 1.0 + 1e-12
+    assert ndcg(base, base) == 1.0
+    assert ndcg(base, {k: -v for k, v in base.items()}) == 1.0  # magnitude, not sign
+    # The same ranking gives the same score, whatever its scale.
+    assert math.isclose(ndcg(base, {k: v * scale for k, v in current.items()}), score, rel_tol=1e-9, abs_tol=1e-12)

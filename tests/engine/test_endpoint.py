@@ -32,7 +32,7 @@ MODEL = LogisticRegression(max_iter=2000).fit(IRIS.data, IRIS.target)
 class Handler(BaseHTTPRequestHandler):
     requests: list[int] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:  # the http.server API
         body = self.rfile.read(int(self.headers["Content-Length"]))
         kind, accept = self.headers["Content-Type"], self.headers.get("Accept", "text/csv")
         if self.path != "/endpoints/iris/invocations":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +21,8 @@ from clarimon.engine import explain as engine_explain
 from clarimon.engine import kernel_shap
 
 
-def shapley_by_brute_force(predict, x, background, weights):  # type: ignore[no-untyped-def]
+def shapley_by_brute_force(predict: Callable[[np.ndarray], np.ndarray], x: np.ndarray, background: np.ndarray,
+                           weights: np.ndarray) -> np.ndarray:
     """Exact Shapley values of v(S) = sum_b w_b f(x_S, b_~S), written independently: all 2^m coalitions."""
     m = x.shape[0]
 
@@ -39,7 +42,8 @@ def shapley_by_brute_force(predict, x, background, weights):  # type: ignore[no-
     return phi
 
 
-def explain(predict, rows, background, weights, num_samples, seed=0):  # type: ignore[no-untyped-def]
+def explain(predict: Callable[[np.ndarray], np.ndarray], rows: np.ndarray, background: np.ndarray,
+            weights: np.ndarray, num_samples: int, seed: int = 0) -> tuple[np.ndarray, Any]:
     m = rows.shape[1]
     coalitions = kernel_shap.coalitions(m, num_samples, np.random.default_rng(seed))
     fx = np.asarray(predict(rows)).reshape(len(rows), -1)
@@ -133,7 +137,7 @@ def test_chunking_does_not_change_values() -> None:
     data = rng.normal(size=(50, 6))
 
     def predict(x: np.ndarray) -> np.ndarray:
-        return np.exp(x[:, :2]).sum(axis=1) * x[:, 5]
+        return np.asarray(np.exp(x[:, :2]).sum(axis=1) * x[:, 5])
 
     coalitions = kernel_shap.coalitions(6, 1000, rng)
     weights = np.full(5, 0.2)
@@ -152,7 +156,7 @@ def test_rows_stream_when_a_row_needs_several_blocks() -> None:
 
     def predict(x: np.ndarray) -> np.ndarray:
         seen.append(len(x))
-        return x.sum(axis=1)
+        return np.asarray(x.sum(axis=1))
 
     coalitions = kernel_shap.coalitions(5, 30, rng)
     values = kernel_shap.coalition_values(data[:20], data[20:24], np.full(4, 0.25), coalitions.masks[0], predict,

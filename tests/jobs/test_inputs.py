@@ -32,7 +32,7 @@ def config(**changes: Any) -> AnalysisConfig:
 
 def task(home: Path, dataset_format: dict[str, Any], **source: Any) -> Task:
     spec = ModelSpec("image", home, {}, home)
-    return Task(job_name="j", home=str(home), s3_endpoint_url=None, config_uri="s3://bucket/c.json",
+    return Task(job_name="j", home=str(home), s3_endpoint_url=None, config=config(),
                 constraints_uri=None, output_uri="s3://bucket/out", start=HOUR, end=HOUR + datetime.timedelta(hours=1),
                 source=Source("s3://bucket/batch/", dataset_format=dataset_format, **source), model=spec,
                 model_label="m")

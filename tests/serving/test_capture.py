@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 from clarimon.objects import LocalObjects
 from clarimon.serving.capture import CaptureWriter, Exchange, prefix, record
 
-CONFIG = {
+CONFIG: dict[str, Any] = {
     "EnableCapture": True,
     "InitialSamplingPercentage": 100,
     "DestinationS3Uri": "s3://bucket/capture/",

@@ -35,7 +35,8 @@ def test_worker_answers_like_the_model(model_dir: Path, tmp_path: Path) -> None:
             worker.invoke(b"", "image/png", None)
         with pytest.raises(ModelFailed, match="ValueError"):
             worker.invoke(b"1,2\n", "text/csv", None)
-        assert worker.alive  # the model's errors did not take the worker down
+        # the model's errors did not take the worker down
+        assert json.loads(worker.invoke(b"5.1,3.5,1.4,0.2\n", "text/csv", "application/json")[0]) == [0]
 
 
 def test_load_failures_say_why(model_dir: Path, tmp_path: Path) -> None:
@@ -47,8 +48,10 @@ def test_load_failures_say_why(model_dir: Path, tmp_path: Path) -> None:
 
 def test_a_dead_worker_is_reported(model_dir: Path, tmp_path: Path) -> None:
     worker = Worker(ModelSpec(SKLEARN, model_dir, {}, tmp_path))
-    os.kill(worker._process.pid, signal.SIGKILL)  # noqa: SLF001 - the test plays the crash
-    worker._process.join()  # noqa: SLF001
+    pid = worker._process.pid  # the test plays the crash
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    worker._process.join()
     with pytest.raises(WorkerFailed, match="died"):
         worker.invoke(b"5.1,3.5,1.4,0.2\n", "text/csv", None)
     worker.stop()

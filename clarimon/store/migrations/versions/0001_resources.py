@@ -15,6 +15,7 @@ depends_on = None
 
 def upgrade() -> None:
     # Names sort byte-wise on both dialects: PostgreSQL's locale collations would order '-' differently.
+    """Create the resources and settings tables."""
     name_type = sa.String(256, collation="C") if op.get_bind().dialect.name == "postgresql" else sa.String(256)
     op.create_table(
         "resources",
@@ -41,6 +42,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Drop them."""
     op.drop_table("settings")
     op.drop_index("resources_by_scope_name", table_name="resources")
     op.drop_index("resources_by_scope_time", table_name="resources")

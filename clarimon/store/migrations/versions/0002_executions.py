@@ -14,6 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    """Add the schedule columns, the executions and the leases."""
     with op.batch_alter_table("resources") as table:
         table.add_column(sa.Column("job_definition_name", sa.String(63), nullable=True))
         table.add_column(sa.Column("monitoring_type", sa.String(32), nullable=True))
@@ -45,6 +46,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Remove them."""
     op.drop_table("leases")
     op.drop_index("executions_by_schedule", table_name="executions")
     op.drop_table("executions")

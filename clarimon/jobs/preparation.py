@@ -1,19 +1,23 @@
-"""What a processing job's process needs (a `jobs.task.Task`), built from the stored job: its inputs and
-outputs, its analysis window, and the model it explains, unpacked where the process can load it.
+"""A taken processing job prepared for its process: the `jobs.task.Task` built from the stored job (its inputs
+and outputs, its analysis window, and the model it explains, unpacked where the process can load it).
 
-A monitoring execution's job carries its private part (`processing_jobs.RUN`: the window, the capture or batch
-input); a job made by CreateProcessingJob is read from its public members, as Clarify's container reads them.
+A monitoring execution's job carries its private part (a `processing_jobs.MonitoringRun`: the window, the
+capture or batch input); a job made by CreateProcessingJob is read from its public members, as Clarify's
+container reads them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import orjson
 
 from clarimon.control import endpoints, processing_jobs
 from clarimon.control.context import Context, Services
+from clarimon.control.processing_jobs import MonitoringRun
 from clarimon.errors import ServiceError
+from clarimon.jobs import analysis_configs
 from clarimon.jobs.task import Source, Task
 from clarimon.objects import ObjectError
 from clarimon.store import resources
@@ -28,35 +32,38 @@ def task(services: Services, arn: str) -> Task:
     if job is None:
         raise ServiceError(f"processing job {arn} is gone")
     ctx = Context(job.account, job.region, services)
-    run = job.document.get(processing_jobs.RUN)
+    run = MonitoringRun.of(job.document)
     if run is None:
         return _clarify_task(ctx, job)
-    source_input = run["input"]
-    endpoint = run["endpoint"]
+    source_input = run.input
+    endpoint = run.endpoint
+    source = Source(uri="", dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
+                    features_attribute=source_input.get("FeaturesAttribute"),
+                    inference_attribute=source_input.get("InferenceAttribute"),
+                    probability_attribute=source_input.get("ProbabilityAttribute"),
+                    exclude_features_attribute=source_input.get("ExcludeFeaturesAttribute"))
     if endpoint:
         described = endpoints.FAMILY.get(ctx, endpoint).document
         capture = described.get("DataCaptureConfig") or {}
         if not capture.get("DestinationS3Uri"):
             raise ServiceError(f'Endpoint "{endpoint}" has no DataCaptureConfig: there is no captured data to '
                                "monitor; update it with an endpoint config that captures its input.")
-        source_uri = f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/"
+        source = dataclasses.replace(source, uri=f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/")
         spec = endpoints.model_spec(ctx, endpoint)
         label = f'endpoint "{endpoint}"'
+        config = analysis_configs.read(services.objects, run.config_uri, source)
     else:
-        source_uri = run["data_uri"]
-        model_name = _predictor_model(services, run["config_uri"])
+        source = dataclasses.replace(source, uri=run.data_uri or "")
+        document = _analysis_config(services, run.config_uri)
+        model_name = _predictor_model(document, run.config_uri)
         spec = endpoints.model_spec_of(ctx, model_name)
         label = f'model "{model_name}"'
-    source = Source(uri=source_uri, dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
-                    features_attribute=source_input.get("FeaturesAttribute"),
-                    inference_attribute=source_input.get("InferenceAttribute"),
-                    probability_attribute=source_input.get("ProbabilityAttribute"),
-                    exclude_features_attribute=source_input.get("ExcludeFeaturesAttribute"))
+        config = analysis_configs.for_job(document, run.config_uri, source)
     settings = services.settings
-    dimensions = {"MonitoringSchedule": run["schedule"], **({"Endpoint": endpoint} if endpoint else {})}
+    dimensions = {"MonitoringSchedule": run.schedule, **({"Endpoint": endpoint} if endpoint else {})}
     return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
-                config_uri=run["config_uri"], constraints_uri=run["constraints_uri"], output_uri=run["output_uri"],
-                start=utc(run["start"]), end=utc(run["end"]), source=source, model=spec, model_label=label,
+                config=config, constraints_uri=run.constraints_uri, output_uri=run.output_uri,
+                start=utc(run.start), end=utc(run.end), source=source, model=spec, model_label=label,
                 instance_count=int(job.document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
                 environment=dict(job.document.get("Environment") or {}), dimensions=dimensions,
                 dask_scheduler=settings.dask_scheduler)
@@ -86,9 +93,11 @@ def _clarify_task(ctx: Context, job: Resource) -> Task:
         raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name (or "
                            "endpoint_name): the model whose predictions are explained.")
     settings = ctx.settings
+    source = Source(uri=data_uri, dataset=True)
     return Task(job_name=job.name, home=str(settings.home), s3_endpoint_url=settings.s3_endpoint_url,
-                config_uri=config_uri, constraints_uri=None, output_uri=output["S3Output"]["S3Uri"].rstrip("/"),
-                start=None, end=None, source=Source(uri=data_uri, dataset=True), model=spec, model_label=label,
+                config=analysis_configs.for_job(config, config_uri, source), constraints_uri=None,
+                output_uri=output["S3Output"]["S3Uri"].rstrip("/"), start=None, end=None, source=source,
+                model=spec, model_label=label,
                 instance_count=int(document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
                 environment=dict(document.get("Environment") or {}), publish_metrics=False,
                 dask_scheduler=settings.dask_scheduler)
@@ -117,9 +126,9 @@ def _analysis_config(services: Services, config_uri: str) -> dict[str, Any]:
     return config
 
 
-def _predictor_model(services: Services, config_uri: str) -> str:
+def _predictor_model(config: dict[str, Any], config_uri: str) -> str:
     """The model a batch transform input is explained with: the analysis config's predictor.model_name."""
-    name = (_analysis_config(services, config_uri).get("predictor") or {}).get("model_name")
+    name = (config.get("predictor") or {}).get("model_name")
     if not isinstance(name, str) or not name:
         raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name, which a "
                            "BatchTransformInput needs: the model to explain the transform's records with.")
@@ -127,6 +136,7 @@ def _predictor_model(services: Services, config_uri: str) -> str:
 
 
 def max_runtime(services: Services, arn: str) -> float:
+    """The job's StoppingCondition.MaxRuntimeInSeconds (an hour when it has none)."""
     with services.store.reading() as conn:
         job = resources.get(conn, arn)
     condition = (job.document.get("StoppingCondition") if job else None) or {}

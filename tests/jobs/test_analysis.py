@@ -16,7 +16,8 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from clarimon.engine import explain
-from clarimon.jobs import execution
+from clarimon.jobs import analysis as job_analysis
+from clarimon.jobs import analysis_configs
 from clarimon.jobs.task import NO_DATA, Source, Task
 from clarimon.objects import LocalObjects
 from clarimon.serving.capture import Exchange, prefix, record
@@ -26,7 +27,7 @@ from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE
 
 FEATURES = [f"f{i}" for i in range(6)]
 HOUR = datetime.datetime(2026, 11, 25, 7, tzinfo=datetime.UTC)
-CAPTURE = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bucket/capture",
+CAPTURE: dict[str, Any] = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://bucket/capture",
            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
            "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
 
@@ -73,15 +74,17 @@ def capture(home: Path, rows: np.ndarray, moment: datetime.datetime) -> None:
     objects.write(f"{folder}/{uuid.uuid4()}.jsonl", b"\n".join(lines) + b"\n")
 
 
-def task(home: Path, **changes: Any) -> Task:
+def task(home: Path, config_uri: str = "s3://bucket/config/analysis_config.json", **changes: Any) -> Task:
+    """The task of a monitoring execution, its config read from `config_uri` as the job's preparation reads it."""
     spec = ModelSpec(SKLEARN_IMAGE, home / "model", {"SAGEMAKER_PROGRAM": "inference.py"}, home / "cache")
+    source = changes.get("source", Source("s3://bucket/capture/ep/"))
     values: dict[str, Any] = {
         "job_name": "model-monitoring-1", "home": str(home), "s3_endpoint_url": None,
-        "config_uri": "s3://bucket/config/analysis_config.json",
+        "config": analysis_configs.read(LocalObjects(home / "s3"), config_uri, source),
         "constraints_uri": "s3://bucket/baseline/analysis.json",
         "output_uri": "s3://bucket/out/ep/sched/2026/11/25/08",
         "start": HOUR, "end": HOUR + datetime.timedelta(hours=1),
-        "source": Source("s3://bucket/capture/ep/"), "model": spec, "model_label": 'endpoint "ep"',
+        "source": source, "model": spec, "model_label": 'endpoint "ep"',
         "dimensions": {"Endpoint": "ep", "MonitoringSchedule": "sched"},
     }
     values.update(changes)
@@ -96,7 +99,7 @@ def test_traffic_like_the_baseline_completes(home: Path, trained: tuple[Logistic
     _, rows = trained
     capture(home, rows[100:160], HOUR + datetime.timedelta(minutes=10))
     capture(home, rows[200:260], HOUR - datetime.timedelta(minutes=10))  # before the window: not read
-    outcome = execution.run(task(home))
+    outcome = job_analysis.run(task(home))
     assert (outcome.status, outcome.failure_reason, outcome.rows) == ("Completed", None, 60)
     assert outcome.exit_message == "Completed: Job completed successfully with no violations."
     analysis = orjson.loads(output(home, "analysis.json").read_bytes())
@@ -119,7 +122,7 @@ def test_shifted_traffic_completes_with_a_drift_violation(home: Path,
     top = np.argsort(-np.abs(model.coef_[0]))[:2]
     shifted[:, top] = 0.0  # the two strongest features sit at the background's value: no attribution left
     capture(home, shifted, HOUR + datetime.timedelta(minutes=5))
-    outcome = execution.run(task(home, environment={"publish_cloudwatch_metrics": "Disabled"}))
+    outcome = job_analysis.run(task(home, environment={"publish_cloudwatch_metrics": "Disabled"}))
     assert outcome.status == "CompletedWithViolations"
     assert outcome.exit_message == "CompletedWithViolations: Job completed successfully with 1 violations."
     violations = orjson.loads(output(home, "constraint_violations.json").read_bytes())["violations"]
@@ -130,7 +133,7 @@ def test_shifted_traffic_completes_with_a_drift_violation(home: Path,
 
 
 def test_an_empty_window_fails_with_sagemakers_reason_and_says_where_it_looked(home: Path) -> None:
-    outcome = execution.run(task(home))
+    outcome = job_analysis.run(task(home))
     assert outcome.status == "Failed" and outcome.failure_reason == NO_DATA
     assert "s3://bucket/capture/ep/" in outcome.exit_message and "2026-11-25T07:00:00Z" in outcome.exit_message
     assert "Job inputs had no data" in output(home, "execution.log").read_text()
@@ -146,7 +149,7 @@ def test_a_bad_config_fails_naming_the_file(home: Path, trained: tuple[LogisticR
     capture(home, trained[1][:5], HOUR)
     if content is not None:
         LocalObjects(home / "s3").write("s3://bucket/config/missing.json", content)
-    outcome = execution.run(task(home, config_uri="s3://bucket/config/missing.json"))
+    outcome = job_analysis.run(task(home, config_uri="s3://bucket/config/missing.json"))
     assert outcome.status == "Failed"
     assert outcome.failure_reason is not None and expected in outcome.failure_reason
 
@@ -155,7 +158,7 @@ def test_constraints_that_are_not_a_baseline_analysis_fail_naming_them(
         home: Path, trained: tuple[LogisticRegression, np.ndarray]) -> None:
     capture(home, trained[1][:5], HOUR)
     LocalObjects(home / "s3").write("s3://bucket/baseline/constraints.json", b'{"features": []}')
-    outcome = execution.run(task(home, constraints_uri="s3://bucket/baseline/constraints.json"))
+    outcome = job_analysis.run(task(home, constraints_uri="s3://bucket/baseline/constraints.json"))
     assert outcome.status == "Failed"
     assert "s3://bucket/baseline/constraints.json have no explanations.kernel_shap" in str(outcome.failure_reason)
 
@@ -166,7 +169,7 @@ def test_rows_the_model_cannot_take_fail_naming_the_model(home: Path,
     config = {**CONFIG, "headers": FEATURES[:4], "methods": {"shap": {**CONFIG["methods"]["shap"],
                                                                        "baseline": [[0.0] * 4]}}}
     LocalObjects(home / "s3").write("s3://bucket/config/four.json", orjson.dumps(config))
-    outcome = execution.run(task(home, config_uri="s3://bucket/config/four.json"))
+    outcome = job_analysis.run(task(home, config_uri="s3://bucket/config/four.json"))
     assert outcome.status == "Failed"
     assert str(outcome.failure_reason).startswith('The model of endpoint "ep" failed')
 
@@ -174,9 +177,9 @@ def test_rows_the_model_cannot_take_fail_naming_the_model(home: Path,
 def test_instances_split_the_rows_and_merge_exactly(home: Path,
                                                     trained: tuple[LogisticRegression, np.ndarray]) -> None:
     capture(home, trained[1][100:130], HOUR + datetime.timedelta(minutes=1))
-    one = execution.run(task(home))
+    one = job_analysis.run(task(home))
     single = output(home, "explanations_shap/out.csv").read_text()
-    three = execution.run(task(home, instance_count=3))
+    three = job_analysis.run(task(home, instance_count=3))
     assert one.status == three.status == "Completed"
     split = output(home, "explanations_shap/out.csv").read_text()
     a = np.loadtxt(single.splitlines()[1:], delimiter=",")
@@ -190,7 +193,7 @@ def test_instances_on_a_dask_cluster_merge_exactly(home: Path, trained: tuple[Lo
     from distributed import LocalCluster
 
     capture(home, trained[1][100:130], HOUR + datetime.timedelta(minutes=1))
-    execution.run(task(home))
+    job_analysis.run(task(home))
     single = output(home, "explanations_shap/out.csv").read_text()
     archive = package(home / "model" / "model.joblib", "sklearn", home / "model" / "code" / "inference.py")
     LocalObjects(home / "s3").write("s3://bucket/models/m/model.tar.gz", archive)
@@ -198,7 +201,7 @@ def test_instances_on_a_dask_cluster_merge_exactly(home: Path, trained: tuple[Lo
                           home / "cache", archive="s3://bucket/models/m/model.tar.gz")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
-        two = execution.run(task(home, instance_count=2, model=elsewhere, dask_scheduler=cluster.scheduler_address))
+        two = job_analysis.run(task(home, instance_count=2, model=elsewhere, dask_scheduler=cluster.scheduler_address))
     assert two.status == "Completed", two
     split = output(home, "explanations_shap/out.csv").read_text()
     a = np.loadtxt(single.splitlines()[1:], delimiter=",")
@@ -208,12 +211,12 @@ def test_instances_on_a_dask_cluster_merge_exactly(home: Path, trained: tuple[Lo
 
 def test_an_unreachable_dask_scheduler_fails_naming_it(home: Path, trained: tuple[LogisticRegression, np.ndarray],
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(execution, "DASK_CONNECT_SECONDS", 1)
+    monkeypatch.setattr(job_analysis, "DASK_CONNECT_SECONDS", 1)
     capture(home, trained[1][100:110], HOUR + datetime.timedelta(minutes=1))
     with socket.socket() as sock:  # a loopback port nothing listens on
         sock.bind(("127.0.0.1", 0))
         address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
-    outcome = execution.run(task(home, instance_count=2, dask_scheduler=address))
+    outcome = job_analysis.run(task(home, instance_count=2, dask_scheduler=address))
     assert outcome.status == "Failed"
     assert outcome.failure_reason is not None
     assert outcome.failure_reason.startswith(f"Cannot reach the Dask scheduler {address} (--dask-scheduler)")

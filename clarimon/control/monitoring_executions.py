@@ -12,6 +12,7 @@ OPERATION = "ListMonitoringExecutions"
 
 
 def list_(ctx: Context, request: Request) -> Response:
+    """ListMonitoringExecutions: the caller's executions, filtered, sorted and paginated."""
     query = ExecutionQuery(
         account=ctx.account,
         region=ctx.region,

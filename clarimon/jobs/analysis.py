@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 import orjson
 
+from clarimon.control.states import ExecutionStatus
 from clarimon.engine import drift, outputs
-from clarimon.engine.config import AnalysisConfig, ConfigError, by_index, parse
+from clarimon.engine.config import AnalysisConfig, ConfigError, by_index
 from clarimon.engine.datasets import DataError, Table
 from clarimon.engine.explain import Background, Explanation, background_of, explain, merge
 from clarimon.engine.predictors import ModelError, Predictor
 from clarimon.jobs import inputs, shadow
-from clarimon.jobs.task import JobFailed, Outcome, Task
+from clarimon.jobs.task import ConfigFailure, JobFailed, Outcome, Task
 from clarimon.objects import ObjectError, Objects, open_objects
 from clarimon.serving import runtimes
 from clarimon.serving.artifacts import ArtifactError, unpack
@@ -76,7 +77,7 @@ def run(task: Task) -> Outcome:
         outcome = _run(task, objects, log, timer)
     except JobFailed as failure:
         log(f"failed: {failure.detail}")
-        outcome = Outcome("Failed", failure.detail[:1024], failure.reason[:1024], timer.seconds)
+        outcome = Outcome(ExecutionStatus.FAILED, failure.detail[:1024], failure.reason[:1024], timer.seconds)
     try:
         objects.write(_join(task.output_uri, "execution.log"), log.text())
     except ObjectError:
@@ -86,7 +87,7 @@ def run(task: Task) -> Outcome:
 
 def _run(task: Task, objects: Objects, log: _Log, timer: _Timer) -> Outcome:
     with timer("read"):
-        config = _config(task, objects)
+        config = _config(task)
         baseline = _constraints(task, objects)
         table = inputs.table(task, config, objects, log)
     log(f"read rows={len(table.values)} features={len(table.columns)}")
@@ -99,32 +100,17 @@ def _run(task: Task, objects: Objects, log: _Log, timer: _Timer) -> Outcome:
         _write(task, objects, explanation, config, live, violations)
     for violation in violations:
         log(f"violation label={violation['label']} {violation['description']}")
-    status = "CompletedWithViolations" if violations else "Completed"
+    status = ExecutionStatus.COMPLETED_WITH_VIOLATIONS if violations else ExecutionStatus.COMPLETED
     message = (f"CompletedWithViolations: Job completed successfully with {len(violations)} violations."
                if violations else "Completed: Job completed successfully with no violations.")
     log(f"{message} seconds=" + " ".join(f"{k}={v:.3f}" for k, v in timer.seconds.items()))
     return Outcome(status, message, None, dict(timer.seconds), len(table.values))
 
 
-def _config(task: Task, objects: Objects) -> AnalysisConfig:
-    try:
-        document = orjson.loads(objects.read(task.config_uri))
-        config = parse(document, source=task.config_uri)
-    except ObjectError as error:
-        raise JobFailed(f"Cannot read the analysis config (ConfigUri): {error}") from None
-    except orjson.JSONDecodeError as error:
-        raise JobFailed(f"The analysis config {task.config_uri} (ConfigUri) is not JSON: {error}") from None
-    except ConfigError as error:
-        raise JobFailed(str(error)) from None
-    # The job input's attributes fill in what the config leaves out.
-    source = task.source
-    probability = config.predictor.probability
-    if probability is None:
-        probability = source.probability_attribute or source.inference_attribute
-        if isinstance(probability, str) and probability.isdigit():
-            probability = int(probability)
-    predictor = dataclasses.replace(config.predictor, probability=probability)
-    return dataclasses.replace(config, predictor=predictor, features=config.features or source.features_attribute)
+def _config(task: Task) -> AnalysisConfig:
+    if isinstance(task.config, ConfigFailure):
+        raise JobFailed(task.config.reason)
+    return task.config
 
 
 def _constraints(task: Task, objects: Objects) -> dict[str, Any] | None:
@@ -146,9 +132,6 @@ def _constraints(task: Task, objects: Objects) -> dict[str, Any] | None:
 
 def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,
              log: _Log) -> tuple[Explanation, float]:
-    if config.shap.seed is None:  # every part must draw the same coalitions
-        seed = int(np.random.default_rng().integers(2**31))
-        config = dataclasses.replace(config, shap=dataclasses.replace(config.shap, seed=seed))
     try:
         background = background_of(config, table, objects.read)
     except (ConfigError, DataError, ObjectError) as error:

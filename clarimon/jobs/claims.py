@@ -1,39 +1,34 @@
-"""Monitoring executions as a state machine, and the processing jobs they run as.
-
-    execution:       Pending -> InProgress -> Completed | CompletedWithViolations | Failed | Stopped
-                     (Pending | InProgress) -> Stopping -> Stopped
-    processing job:  InProgress -> Completed | Failed | Stopped;  InProgress -> Stopping -> Stopped
+"""What runs: a schedule's due times claimed as executions, and created processing jobs taken by a server.
 
 A scheduled time becomes an execution row, its processing job and a lease in one transaction; the row is
 unique per schedule and time, so with several servers on one database exactly one of them takes each time.
-A job made by CreateProcessingJob waits without a lease until a server takes one (`queued`, `take`). The
-taker renews its lease while the job runs; a job whose lease goes stale (its server died) ends Failed.
-`clarimon.control.tasks` turns a taken job into what its process runs.
+A job made by CreateProcessingJob waits without a lease until a server takes one (`queued`, `take`).
+`clarimon.jobs.leases` follows a taken job to its end; `clarimon.jobs.preparation` turns it into the Task its
+process runs.
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-import os
 import secrets
-import socket
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from clarimon.control import arns, job_definitions, processing_jobs
 from clarimon.control.context import Context, Services
+from clarimon.control.cron import window
+from clarimon.control.processing_jobs import MonitoringRun
 from clarimon.control.schedules import KIND as SCHEDULE_KIND
 from clarimon.control.schedules import timing
+from clarimon.control.states import ExecutionStatus, ProcessingJobStatus, ScheduleStatus
 from clarimon.errors import ServiceError
-from clarimon.jobs.schedules import window
 from clarimon.store import executions, resources
 from clarimon.store.resources import Resource
 from clarimon.timestamps import iso, utc
 
-log = logging.getLogger("clarimon.runs")
+log = logging.getLogger("clarimon.claims")
 
 MISSED = ("Missed: clarimon was not running at the scheduled time {time}; after a restart only the latest "
           "missed time of a schedule runs.")
@@ -42,6 +37,8 @@ BASELINE_PATH = "/opt/ml/processing/baseline/constraints"  # where Clarify finds
 
 @dataclass(frozen=True)
 class Due:
+    """A schedule's times not yet taken: the last one runs, the earlier ones were missed."""
+
     schedule: Resource
     times: list[datetime.datetime]  # the last one runs; earlier ones were missed
 
@@ -51,7 +48,7 @@ def due(services: Services, now: float) -> list[Due]:
     found = []
     moment = utc(now)
     with services.store.reading() as conn:
-        schedules = resources.with_status(conn, SCHEDULE_KIND, ("Scheduled",))
+        schedules = resources.with_status(conn, SCHEDULE_KIND, (ScheduleStatus.SCHEDULED,))
         for schedule in schedules:
             plan, _, _ = timing(schedule.document["MonitoringScheduleConfig"])
             latest = executions.latest(conn, schedule.account, schedule.region, schedule.name)
@@ -88,18 +85,18 @@ def claim(services: Services, owner: str, item: Due) -> str | None:
         with services.store.transaction() as conn:
             current = resources.get(conn, schedule.arn, for_update=True)
             if current is None or current.last_modified_time != schedule.last_modified_time \
-                    or current.status != "Scheduled":
+                    or current.status != ScheduleStatus.SCHEDULED:
                 return None
             for missed in item.times[:-1]:
-                executions.insert(conn, scheduled_time=missed.timestamp(), now=now, status="Failed",
+                executions.insert(conn, scheduled_time=missed.timestamp(), now=now, status=ExecutionStatus.FAILED,
                                   failure_reason=MISSED.format(time=iso(missed)), **common)
             if document is None:
-                executions.insert(conn, scheduled_time=scheduled.timestamp(), now=now, status="Failed",
-                                  failure_reason=failure, **common)
+                executions.insert(conn, scheduled_time=scheduled.timestamp(), now=now,
+                                  status=ExecutionStatus.FAILED, failure_reason=failure, **common)
                 return None
             resources.insert(conn, kind=processing_jobs.KIND, account=ctx.account, region=ctx.region, name=name,
-                             arn=arn, now=now, document=document, tags=[], status="InProgress")
-            executions.insert(conn, scheduled_time=scheduled.timestamp(), now=now, status="Pending",
+                             arn=arn, now=now, document=document, tags=[], status=ProcessingJobStatus.IN_PROGRESS)
+            executions.insert(conn, scheduled_time=scheduled.timestamp(), now=now, status=ExecutionStatus.PENDING,
                               processing_job_arn=arn, **common)
             executions.take_lease(conn, arn, owner, time.time())
     except ServiceError:  # the unique (schedule, time) row exists: another server took it
@@ -144,10 +141,10 @@ def _job_document(ctx: Context, schedule: Resource, config: dict[str, Any],
         "Environment": environment,
         "RoleArn": definition["RoleArn"],
         "MonitoringScheduleArn": schedule.arn,
-        processing_jobs.RUN: {
-            "config_uri": app["ConfigUri"], "constraints_uri": constraints, "output_uri": output_uri,
-            "start": start.timestamp(), "end": end.timestamp(), "endpoint": endpoint, "data_uri": data_uri,
-            "input": source_input, "schedule": schedule.name},
+        processing_jobs.RUN: MonitoringRun(
+            config_uri=app["ConfigUri"], constraints_uri=constraints, output_uri=output_uri, start=start.timestamp(),
+            end=end.timestamp(), endpoint=endpoint, data_uri=data_uri, input=source_input, schedule=schedule.name,
+        ).stored(),
     }
     if output_config_kms := definition["ModelExplainabilityJobOutputConfig"].get("KmsKeyId"):
         document["ProcessingOutputConfig"]["KmsKeyId"] = output_config_kms
@@ -176,7 +173,7 @@ def _constraints_uri(ctx: Context, baseline: dict[str, Any]) -> str | None:
 def queued(services: Services) -> list[str]:
     """Created processing jobs no server has taken yet, oldest first."""
     with services.store.reading() as conn:
-        return [job.arn for job in resources.with_status(conn, processing_jobs.KIND, ("InProgress",))
+        return [job.arn for job in resources.with_status(conn, processing_jobs.KIND, (ProcessingJobStatus.IN_PROGRESS,))
                 if processing_jobs.RUN not in job.document and executions.lease_of(conn, job.arn) is None]
 
 
@@ -185,7 +182,7 @@ def take(services: Services, owner: str, arn: str) -> bool:
     try:
         with services.store.transaction() as conn:
             job = resources.get(conn, arn, for_update=True)
-            if job is None or job.status != "InProgress":
+            if job is None or job.status != ProcessingJobStatus.IN_PROGRESS:
                 return False
             executions.take_lease(conn, arn, owner, time.time())
     except ServiceError:  # the lease row exists: another server has it
@@ -193,75 +190,3 @@ def take(services: Services, owner: str, arn: str) -> bool:
     return True
 
 
-def started(services: Services, arn: str) -> None:
-    """Pending -> InProgress (the job's process is starting)."""
-    with services.store.transaction() as conn:
-        job = resources.get(conn, arn, for_update=True)
-        if job is None or job.status != "InProgress":
-            return
-        now = services.now()
-        resources.update(conn, arn, now, document={**job.document, "ProcessingStartTime": now})
-        execution = executions.by_job(conn, arn)
-        if execution is not None and execution.status == "Pending":
-            executions.set_status(conn, arn, now, "InProgress")
-
-
-def stop_requested(services: Services, arns_: list[str]) -> set[str]:
-    """Which of these jobs someone asked to stop."""
-    with services.store.reading() as conn:
-        return resources.with_status_among(conn, arns_, "Stopping")
-
-
-def ended(services: Services, arn: str, status: str, exit_message: str | None, failure_reason: str | None,
-          execution_status: str | None = None) -> None:
-    """The job's process is over: the job ends `status` (Completed, Failed, Stopped), its execution
-    `execution_status` (default the same), and the lease is released."""
-    with services.store.transaction() as conn:
-        executions.release(conn, arn)
-        now = services.now()
-        if processing_jobs.finish(conn, arn, now, status, exit_message=exit_message,
-                                  failure_reason=failure_reason) is None:
-            return
-        executions.set_status(conn, arn, now, execution_status or status, failure_reason)
-    log.info("job ended arn=%s status=%s execution=%s reason=%s", arn, status, execution_status or status,
-             failure_reason or "-")
-
-
-def owner_id() -> str:
-    """A server process's name on its leases: host, pid and a nonce (pids are reused)."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _owner_gone(owner: str) -> bool:
-    """Whether a lease's owner is a process of this host that no longer exists (a server that crashed here and
-    restarted need not wait for its old leases to expire)."""
-    host, _, rest = owner.partition(":")
-    pid = rest.partition(":")[0]
-    if host != socket.gethostname()[:40] or not pid.isdigit() or int(pid) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, someone else's
-        return False
-    return False
-
-
-def fail_stale(services: Services, lease_seconds: float) -> int:
-    """End Failed every running job whose server stopped renewing its lease, or is known dead; returns how many."""
-    limit = time.time() - lease_seconds
-    with services.store.reading() as conn:
-        running = resources.with_status(conn, processing_jobs.KIND, processing_jobs.RUNNING)
-        stale = []
-        for job in running:
-            lease = executions.lease_of(conn, job.arn)
-            # No lease: created, not yet taken (see `queued`).
-            if lease is not None and (lease[1] < limit or _owner_gone(lease[0])):
-                stale.append((job.arn, lease))
-    for arn, lease in stale:
-        when = iso(utc(lease[1]))
-        reason = (f"The server running this job stopped before the job finished (its last heartbeat was at {when});"
-                  " clarimon does not retry it: the next scheduled time runs as usual.")
-        ended(services, arn, "Failed", reason, reason)
-    return len(stale)

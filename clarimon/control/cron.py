@@ -46,11 +46,6 @@ class Schedule:
             moment += HOUR
         return found
 
-    def next_after(self, moment: datetime.datetime) -> datetime.datetime | None:
-        """The first scheduled time after `moment`, or None for NOW."""
-        found = self.times(moment, moment + datetime.timedelta(days=1, hours=1))
-        return found[0] if found else None
-
 
 def parse(expression: str) -> Schedule:
     """A Schedule from a ScheduleExpression; ScheduleError naming the supported forms otherwise."""

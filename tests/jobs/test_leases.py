@@ -6,30 +6,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
-from pathlib import Path
 
-import pytest
-
-from clarimon.config import Settings
-from clarimon.control import processing_jobs, runs
+from clarimon.control import processing_jobs
 from clarimon.control.context import Services
-from clarimon.objects import LocalObjects
-from clarimon.store import Store, executions, resources
-from tests.conftest import database_url
+from clarimon.jobs import leases
+from clarimon.store import executions, resources
 
 HOST = socket.gethostname()[:40]
-
-
-@pytest.fixture
-def services(backend: str, tmp_path: Path) -> Iterator[Services]:
-    with ExitStack() as stack:
-        store = Store(database_url(stack, backend, tmp_path))
-        store.upgrade()
-        yield Services(store, Settings(home=tmp_path, database_url=""), time.time, LocalObjects(tmp_path / "s3"),
-                       None, None)  # no host, no capture: jobs only
-        store.close()
 
 
 def running_job(services: Services, name: str, owner: str, heartbeat: float) -> str:
@@ -54,9 +37,9 @@ def test_stale_and_orphaned_leases_end_their_jobs_failed(services: Services) -> 
     live_elsewhere = running_job(services, "live", "elsewhere:123:abcd", now)
     stale_elsewhere = running_job(services, "stale", "elsewhere:123:abcd", now - 120)
     dead_here = running_job(services, "dead", f"{HOST}:{gone.stdout.strip()}:abcd", now)
-    mine = running_job(services, "mine", runs.owner_id(), now)
+    mine = running_job(services, "mine", leases.owner_id(), now)
 
-    assert runs.fail_stale(services, lease_seconds=60) == 2
+    assert leases.fail_stale(services, lease_seconds=60) == 2
     assert status(services, live_elsewhere) == ("InProgress", None)
     assert status(services, mine) == ("InProgress", None)
     for arn in (stale_elsewhere, dead_here):

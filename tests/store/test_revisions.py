@@ -1,0 +1,34 @@
+"""Migrations generated from the tables: a lost revision comes back from `store.tables` alone."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from clarimon.store.revisions import MIGRATIONS, generate
+
+
+def test_the_next_revision_is_what_the_tables_add(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / "0002_executions.py").unlink()
+
+    written = generate("executions again", migrations)
+
+    assert written.name == "0002_executions_again.py"
+    text = written.read_text()
+    assert "revision = '0002'" in text and "down_revision = '0001'" in text
+    for made in ("op.create_table('executions'", "op.create_table('leases'", "op.create_index('executions_by_schedule'",
+                 "name='executions_once'", "op.add_column('resources', sa.Column('job_definition_name'",
+                 "op.add_column('resources', sa.Column('monitoring_type'"):
+        assert made in text, made
+
+
+def test_nothing_to_add_writes_an_empty_revision(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    written = generate("nothing", migrations)
+    assert written.name == "0003_nothing.py"
+    upgrade = written.read_text().split("def upgrade() -> None:")[1].split("def downgrade")[0]
+    assert [line.strip() for line in upgrade.splitlines() if line.strip() and not line.strip().startswith("#")] == [
+        "pass"]
