@@ -31,6 +31,7 @@ from clarimon.errors import (
     ValidationException,
 )
 from clarimon.jobs.scheduler import Scheduler
+from clarimon.nulls import without_nulls
 from clarimon.objects import Objects, open_objects
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
@@ -182,7 +183,7 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise SerializationException("The request body is not valid JSON.") from None
     if not isinstance(request, dict):
         raise SerializationException("The request body must be a JSON object.")
-    return request
+    return dict(without_nulls(request))  # SageMaker's JSON protocol reads a null member as an absent one
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -119,8 +119,14 @@ def _deploy(services: Services, account: str, region: str, arn: str, config_name
         config = endpoint_configs.FAMILY.get(ctx, config_name)
         deployment, summaries = _load(ctx, config.document)
         deployment.capture = config.document.get("DataCaptureConfig")
-    except (ServiceError, WorkerFailed, ArtifactError, OSError, ValueError) as error:
-        reason = error.message if isinstance(error, ServiceError) else str(error)
+    except Exception as error:  # whatever stops one deployment is that endpoint's FailureReason, never silence
+        if isinstance(error, ServiceError):
+            reason = error.message
+        elif isinstance(error, (WorkerFailed, ArtifactError, OSError, ValueError)):
+            reason = str(error)
+        else:
+            log.exception("endpoint deployment crashed arn=%s", arn)
+            reason = f"InternalFailure: {type(error).__name__}: {error}"
         _failed(ctx, arn, reason, keep_serving)
         return
     with services.store.transaction() as conn:
