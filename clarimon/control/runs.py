@@ -26,7 +26,7 @@ from typing import Any
 from clarimon.control import arns, job_definitions, processing_jobs
 from clarimon.control.context import Context, Services
 from clarimon.control.schedules import KIND as SCHEDULE_KIND
-from clarimon.control.schedules import timing
+from clarimon.control.schedules import fail_schedule, timing
 from clarimon.errors import ServiceError
 from clarimon.jobs.schedules import window
 from clarimon.store import executions, resources
@@ -47,13 +47,19 @@ class Due:
 
 
 def due(services: Services, now: float) -> list[Due]:
-    """Every Scheduled schedule's times not yet taken, up to `now` (in every account and region)."""
+    """Every Scheduled schedule's times not yet taken, up to `now` (in every account and region). A schedule
+    that cannot be planned ends Failed, saying why; the others are not held up by it."""
     found = []
+    broken: list[tuple[Resource, str]] = []
     moment = utc(now)
     with services.store.reading() as conn:
         schedules = resources.with_status(conn, SCHEDULE_KIND, ("Scheduled",))
         for schedule in schedules:
-            plan, _, _ = timing(schedule.document["MonitoringScheduleConfig"])
+            try:
+                plan, _, _ = timing(schedule.document["MonitoringScheduleConfig"])
+            except Exception as error:  # one schedule's bad document must not stop the others'
+                broken.append((schedule, f"The schedule cannot be planned: {_reason(error)}"))
+                continue
             latest = executions.latest(conn, schedule.account, schedule.region, schedule.name)
             # Times count from the schedule's last change (creation, update, start) or its latest execution.
             since = max(schedule.last_modified_time, latest.scheduled_time if latest else 0.0)
@@ -64,7 +70,13 @@ def due(services: Services, now: float) -> list[Due]:
                 times = plan.times(utc(since), moment)
             if times:
                 found.append(Due(schedule, times))
+    for schedule, reason in broken:
+        fail_schedule(services, schedule, reason)
     return found
+
+
+def _reason(error: Exception) -> str:
+    return error.message if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
 
 
 def claim(services: Services, owner: str, item: Due) -> str | None:
@@ -82,8 +94,8 @@ def claim(services: Services, owner: str, item: Due) -> str | None:
     arn = arns.arn(ctx, processing_jobs.KIND, name)
     try:
         document, failure = _job_document(ctx, schedule, config, scheduled), None
-    except ServiceError as error:  # e.g. BaseliningJobName names no job: this time fails, saying so
-        document, failure = None, error.message
+    except (ServiceError, ValueError, KeyError, TypeError) as error:  # e.g. BaseliningJobName names no job, or
+        document, failure = None, _reason(error)  # a window that does not fit: this time fails, saying so
     try:
         with services.store.transaction() as conn:
             current = resources.get(conn, schedule.arn, for_update=True)
@@ -263,5 +275,8 @@ def fail_stale(services: Services, lease_seconds: float) -> int:
         when = iso(utc(lease[1]))
         reason = (f"The server running this job stopped before the job finished (its last heartbeat was at {when});"
                   " clarimon does not retry it: the next scheduled time runs as usual.")
-        ended(services, arn, "Failed", reason, reason)
+        try:
+            ended(services, arn, "Failed", reason, reason)
+        except Exception:  # one job's row must not keep the others running for ever; the next tick retries it
+            log.exception("ending a stale job failed arn=%s", arn)
     return len(stale)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from clarimon.control import runs
+import sqlalchemy as sa
+
+from clarimon.control import runs, schedules
 from clarimon.control.context import Services
 from clarimon.jobs.runner import Runner
 
@@ -35,18 +37,35 @@ class Scheduler:
         self.runner.close()
 
     def tick(self) -> int:
-        """One round: fail what dead servers left running, start what is due; returns how many started."""
+        """One round: fail what dead servers left running, start what is due; returns how many started.
+
+        Each schedule and job is handled on its own: one that fails is logged (and a schedule that cannot be run
+        ends Failed, saying why) while the others go on."""
         failed = runs.fail_stale(self.services, self.lease_seconds)
         if failed:
             log.warning("jobs of stopped servers ended Failed count=%d", failed)
         started = 0
         for item in runs.due(self.services, self.services.clock()):
-            arn = runs.claim(self.services, self.runner.owner, item)
+            try:
+                arn = runs.claim(self.services, self.runner.owner, item)
+            except sa.exc.SQLAlchemyError:  # the database, not the schedule: the next tick tries again
+                log.exception("claim failed schedule=%s", item.schedule.arn)
+                continue
+            except Exception as error:  # this schedule's bug must not hold up the others
+                log.exception("claim failed schedule=%s", item.schedule.arn)
+                schedules.fail_schedule(self.services, item.schedule,
+                                        f"InternalFailure: {type(error).__name__}: {error}")
+                continue
             if arn is not None:
                 self.runner.submit(arn)
                 started += 1
         for arn in runs.queued(self.services):  # CreateProcessingJob's jobs
-            if runs.take(self.services, self.runner.owner, arn):
+            try:
+                taken = runs.take(self.services, self.runner.owner, arn)
+            except Exception:  # logged; the job stays queued for the next tick
+                log.exception("take failed job=%s", arn)
+                continue
+            if taken:
                 self.runner.submit(arn)
                 started += 1
         return started
