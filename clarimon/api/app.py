@@ -65,7 +65,8 @@ class App:
         self.operations = SAGEMAKER if operations is None else operations
         objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
         self.services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(),
-                                 CaptureWriter(objects, settings.capture_flush_seconds))
+                                 CaptureWriter(objects, settings.home / "capture-journal",
+                                               settings.capture_flush_seconds))
         self.scheduler = Scheduler(self.services, interval=settings.scheduler_seconds,
                                    lease_seconds=settings.lease_seconds, concurrency=settings.job_workers)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
