@@ -44,3 +44,17 @@ class UnknownOperationException(ServiceError):
 class InternalFailure(ServiceError):
     code = "InternalFailure"
     status = 500
+
+
+class RequestTimeout(ServiceError):
+    """The client did not send its whole request in time."""
+
+    code = "RequestTimeout"
+    status = 408
+
+
+class ServiceUnavailable(ServiceError):
+    """A dependency (the database) is down; retryable, as AWS answers it."""
+
+    code = "ServiceUnavailable"
+    status = 503

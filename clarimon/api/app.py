@@ -17,6 +17,7 @@ import orjson
 import regex
 
 from clarimon.api import runtime, service_model, validation, wire
+from clarimon.api.gates import Crowded, Gates
 from clarimon.api.identity import Caller, identify
 from clarimon.api.operations import SAGEMAKER
 from clarimon.clock import for_settings
@@ -25,6 +26,7 @@ from clarimon.control import endpoints
 from clarimon.control.context import Context, Operation, Services
 from clarimon.errors import (
     InternalFailure,
+    RequestTimeout,
     SerializationException,
     ServiceError,
     UnknownOperationException,
@@ -46,6 +48,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 TARGET_PREFIX = "SageMaker."
 MAX_BODY_BYTES = 16 * 1024 * 1024
+INVOCATION_THREADS = 64
 _INVOCATIONS = regex.compile(r"/endpoints/([^/]+)/invocations")
 
 
@@ -70,6 +73,10 @@ class App:
         self.scheduler = Scheduler(self.services, interval=settings.scheduler_seconds,
                                    lease_seconds=settings.lease_seconds, concurrency=settings.job_workers)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
+        # Model calls have threads of their own, a bounded number per endpoint (`gates`): a model that hangs
+        # never holds a thread an operation needs.
+        self.invocations = ThreadPoolExecutor(max_workers=INVOCATION_THREADS, thread_name_prefix="clarimon-invoke")
+        self.gates = Gates(settings.invocations_per_endpoint)
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
 
@@ -97,6 +104,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.executor.shutdown(wait=True)
+                self.invocations.shutdown(wait=True)
                 self.scheduler.close()
                 self.services.capture.close()  # after the last request: what was answered is written
                 self.services.host.stop()
@@ -113,7 +121,7 @@ class App:
         caller = self._caller(headers)
         status = 200
         try:
-            body = await _read_body(receive)
+            body = await _read_body(receive, MAX_BODY_BYTES, self.services.settings.body_seconds)
             handler = self.operations.get(operation) if target.startswith(TARGET_PREFIX) else None
             if handler is None:
                 raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
@@ -149,16 +157,24 @@ class App:
         context = Context(caller.account, caller.region, self.services)
         extra: list[tuple[bytes, bytes]] = []
         failure: runtime.InvocationError | None = None
+        settings = self.services.settings
         try:
-            body = await _read_body(receive, runtime.PAYLOAD_LIMIT + 1)
+            body = await _read_body(receive, runtime.PAYLOAD_LIMIT + 1, settings.body_seconds)
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(self.executor, runtime.invoke, context, name, body, headers)
+            async with self.gates.enter(f"{caller.account}/{caller.region}/{name}", settings.invoke_timeout_seconds):
+                answer = await loop.run_in_executor(self.invocations, runtime.invoke, context, name, body, headers)
             status, payload, kind = 200, answer.body, answer.content_type
             extra.append((b"x-amzn-invoked-production-variant", answer.variant.encode()))
             if answer.custom_attributes:
                 extra.append((b"x-amzn-sagemaker-custom-attributes", answer.custom_attributes.encode()))
         except runtime.InvocationError as error:
             failure = error
+        except Crowded:
+            failure = runtime.InvocationError(
+                "ServiceUnavailable", 503, f"Endpoint {name} is busy: {settings.invocations_per_endpoint} requests "
+                f"were in its model for the last {settings.invoke_timeout_seconds:g} s. Try again later.")
+        except RequestTimeout as error:
+            failure = runtime.InvocationError(error.code, error.status, error.message)
         except ValidationException:  # the body was over the limit
             failure = runtime.InvocationError("ValidationError", 400, "The request payload is larger than 6 MB.")
         except Exception:
@@ -191,7 +207,16 @@ def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-async def _read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+async def _read_body(receive: Receive, limit: int, seconds: float) -> bytes:
+    """The request body; ValidationException past `limit` bytes, RequestTimeout if it takes over `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await _receive_body(receive, limit)
+    except TimeoutError:
+        raise RequestTimeout(f"The request body did not arrive within {seconds:g} s.") from None
+
+
+async def _receive_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

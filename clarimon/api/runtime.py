@@ -13,7 +13,7 @@ import orjson
 from clarimon.control.arns import arn as make_arn
 from clarimon.control.context import Context
 from clarimon.serving.capture import Exchange
-from clarimon.serving.workers import BadRequest, ModelFailed, WorkerFailed
+from clarimon.serving.workers import AnswerTooLarge, BadRequest, ModelFailed, WorkerFailed, WorkerTimedOut
 from clarimon.store import resources
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -60,7 +60,16 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
         raise InvocationError("ValidationError", 400, f"Variant {target} not found for endpoint {name}.")
     content_type = headers.get("content-type", "application/octet-stream")
     try:
-        answer, answer_type = variant.worker().invoke(body, content_type, headers.get("accept"))
+        answer, answer_type = variant.worker().invoke(body, content_type, headers.get("accept"),
+                                                      ctx.settings.invoke_timeout_seconds)
+    except WorkerTimedOut:  # sagemaker-runtime's words for a container that did not answer in time
+        message = ("Your invocation timed out while waiting for a response from container primary. Review the "
+                   "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.")
+        raise InvocationError("ModelError", 424, f'Received server error (0) from primary with message "{message}".',
+                              {"OriginalStatusCode": 0, "OriginalMessage": message}) from None
+    except AnswerTooLarge as error:
+        raise InvocationError("ModelError", 424, f'Received server error (0) from primary with message "{error}".',
+                              {"OriginalStatusCode": 0, "OriginalMessage": str(error)}) from None
     except BadRequest as error:
         raise InvocationError("ModelError", 424, f'Received client error (415) from primary with message "{error}".',
                             {"OriginalStatusCode": 415, "OriginalMessage": str(error)}) from None

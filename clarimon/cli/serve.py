@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from clarimon.api.app import App
+from clarimon.api.connections import guarded_protocol
 from clarimon.config import Settings
 from clarimon.store import Store
 
@@ -35,6 +36,8 @@ def serve(settings: Settings, store: Store) -> None:
     config = uvicorn.Config(
         App(settings, store), host=settings.host, port=settings.port, log_level=settings.log_level,
         access_log=False, lifespan="on", log_config=None,
+        http=guarded_protocol(settings.header_seconds, settings.max_connections),
+        limit_concurrency=settings.max_connections,
     )
     log.info(
         "serving host=%s port=%d home=%s database=%s", settings.host, settings.port, settings.home,
