@@ -85,7 +85,13 @@ def region() -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.e2e import test_fuzz as fuzz
     from tests.e2e import test_validation_generated as generated
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if fuzz.CODES and reporter is not None:
+        codes = ", ".join(f"{code}: {count}" for code, count in sorted(fuzz.CODES.items()))
+        reporter.write_line(f"clarimon: fuzzing sent {sum(fuzz.CODES.values())} requests; answers by status: {codes}")
 
     if generated.REPORT:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
