@@ -12,6 +12,7 @@ import orjson
 
 from clarimon.control.arns import arn as make_arn
 from clarimon.control.context import Context
+from clarimon.errors import ServiceUnavailable
 from clarimon.serving.capture import Exchange
 from clarimon.serving.workers import AnswerTooLarge, BadRequest, ModelFailed, WorkerFailed, WorkerTimedOut
 from clarimon.store import resources
@@ -46,12 +47,16 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
         raise InvocationError("ValidationError", 400,
                             f"Received payload of {len(body)} bytes; the maximum is {PAYLOAD_LIMIT} bytes (6 MB).")
     arn = make_arn(ctx, "endpoint", name)
-    with ctx.store.reading() as conn:
-        endpoint = resources.get(conn, arn)
-    if endpoint is None:
-        raise InvocationError("ValidationError", 400, f"Endpoint {name} of account {ctx.account} not found.")
+    # A deployed endpoint is served from memory, so that it keeps answering while the database is away.
     deployment = ctx.services.host.get(arn)
-    if endpoint.status not in ("InService", "Updating") or deployment is None:
+    if deployment is None:  # the database says why not
+        try:
+            with ctx.store.reading() as conn:
+                endpoint = resources.get(conn, arn)
+        except ServiceUnavailable as error:
+            raise InvocationError("ServiceUnavailable", 503, error.message) from None
+        if endpoint is None:
+            raise InvocationError("ValidationError", 400, f"Endpoint {name} of account {ctx.account} not found.")
         raise InvocationError("ServiceUnavailable", 503,
                             f"Endpoint {name} is {endpoint.status} and cannot serve requests yet.")
     target = headers.get("x-amzn-sagemaker-target-variant")
