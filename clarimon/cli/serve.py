@@ -12,6 +12,7 @@ import uvicorn
 from clarimon.api.app import App
 from clarimon.api.connections import guarded_protocol
 from clarimon.config import Settings
+from clarimon.serving.lifeline import PROCESSES
 from clarimon.store import Store
 
 log = logging.getLogger("clarimon")
@@ -33,6 +34,9 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings, store: Store) -> None:
     """Serve until stopped; the store is closed by the app's shutdown."""
     store.secret()
+    PROCESSES.configure(settings.home / "processes")
+    if ended := PROCESSES.end_leftovers():  # a crashed predecessor's workers and jobs that outlived it
+        log.warning("processes of a previous server ended count=%d", ended)
     config = uvicorn.Config(
         App(settings, store), host=settings.host, port=settings.port, log_level=settings.log_level,
         access_log=False, lifespan="on", log_config=None,

@@ -24,6 +24,7 @@ from clarimon.errors import ServiceError
 from clarimon.jobs import execution
 from clarimon.jobs.task import Outcome, Task
 from clarimon.serving.artifacts import ArtifactError
+from clarimon.serving.lifeline import PROCESSES, die_with_parent
 from clarimon.store import executions
 
 log = logging.getLogger("clarimon.runner")
@@ -127,6 +128,7 @@ class Runner:
         process = self._context.Process(target=job_main, args=(task, sender), daemon=False,
                                         name="clarimon-execution")
         process.start()
+        PROCESSES.add(process.pid)
         sender.close()
         started = time.monotonic()
         outcome: Outcome | None = None
@@ -143,6 +145,7 @@ class Runner:
             elif time.monotonic() - started > limit or job.stop.is_set():
                 break
         _end(process)
+        PROCESSES.remove(process.pid)
         elapsed = time.monotonic() - started
         if outcome is not None:
             failed = outcome.status == "Failed"
@@ -170,7 +173,7 @@ class Runner:
 
 def job_main(task: Task, sender: Connection) -> None:
     """A job's process: run the execution, send its Outcome."""
-    execution.die_with_parent()
+    die_with_parent()
     try:
         outcome = execution.run(task)
     except Exception as error:  # a bug, not the user's input: say so rather than hang the parent

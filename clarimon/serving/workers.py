@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from clarimon.serving import codecs
+from clarimon.serving.lifeline import PROCESSES, die_with_parent
 
 log = logging.getLogger("clarimon.workers")
 
@@ -67,7 +68,6 @@ class ModelSpec:
 
 def _serve(connection: Connection, spec: ModelSpec) -> None:
     from clarimon.serving import runtimes
-    from clarimon.serving.lifeline import die_with_parent
 
     die_with_parent()  # a killed server must not leave a worker busy in a request behind
 
@@ -110,6 +110,7 @@ def _start(spec: ModelSpec) -> tuple[Any, Connection]:
     connection, child = context.Pipe()
     process = context.Process(target=_serve, args=(child, spec), daemon=True, name="clarimon-model")
     process.start()
+    PROCESSES.add(process.pid)
     child.close()
     try:
         if not connection.poll(START_SECONDS):
@@ -132,6 +133,7 @@ def _end(process: Any, connection: Connection) -> None:
     if process.is_alive():
         process.kill()
         process.join(timeout=5)
+    PROCESSES.remove(process.pid)
 
 
 class Worker:

@@ -3,6 +3,7 @@ connection limits, through a real server."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import textwrap
 import threading
@@ -12,16 +13,19 @@ from typing import Any
 
 import numpy as np
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from sklearn.linear_model import LogisticRegression
 
+from clarimon.serving.lifeline import started_at
 from tests.e2e.test_endpoints import X, csv, deploy_sklearn, runtime, wait_for
 from tests.servers import Server, eventually
 
 pytestmark = pytest.mark.e2e
 
-# A model that misbehaves on request: a first value of -1 hangs, -2 kills its worker, -3 answers 8 MB.
+# A model that misbehaves on request: a first value of -1 hangs, -2 kills its worker, -3 answers 8 MB, -4 hangs
+# in native code holding the interpreter lock (no thread of the worker runs any more).
 MISBEHAVING = textwrap.dedent('''
+    import ctypes
     import os
     import time
 
@@ -40,6 +44,8 @@ MISBEHAVING = textwrap.dedent('''
             os._exit(3)
         if data[0][0] == -3:
             return np.zeros(2_000_000)  # 8 MB as JSON
+        if data[0][0] == -4:
+            ctypes.PyDLL(None).sleep(3600)
         return model.predict_proba(data)
 ''')
 TIMEOUT = 2.0
@@ -133,3 +139,34 @@ def test_slow_or_oversized_requests_are_cut_off(served: Server, region: str) -> 
     assert answer.startswith(b"HTTP/1.1 408") and b"RequestTimeout" in answer, answer
     # Meanwhile, and after, everyone else is served.
     assert served.client(region).list_models()["Models"]
+
+
+def test_workers_end_with_their_server_or_with_the_next_one(make_server: Any, region: str, tmp_path: Path,
+                                                             fitted: LogisticRegression) -> None:
+    """A worker busy in a request ends when its server is killed; one stuck where it cannot notice is ended by
+    the next server started on the same home."""
+    server: Server = make_server()
+    client = server.client(region)
+    for name in ("sleepy", "stuck"):
+        (tmp_path / name).mkdir()
+        deploy_sklearn(server, client, tmp_path / name, fitted, name, MISBEHAVING)
+    for name in ("sleepy", "stuck"):
+        assert wait_for(client, name)["EndpointStatus"] == "InService"
+    pids = [int(p.name) for p in (server.home / "processes").iterdir()]
+    assert len(pids) == 2 and all(started_at(pid) for pid in pids)
+    def call(name: str, first: float) -> None:
+        with contextlib.suppress(BotoCoreError):  # the server is killed before it answers
+            invoke(server, region, name, row(first))
+
+    callers = [threading.Thread(target=call, args=(name, first), daemon=True)
+               for name, first in (("sleepy", -1), ("stuck", -4))]
+    for caller in callers:
+        caller.start()
+    time.sleep(1.5)  # both workers are in their request
+    server.kill()
+    eventually(lambda: sum(started_at(pid) is not None for pid in pids) == 1, 10,
+               lambda: f"running after the kill: {[pid for pid in pids if started_at(pid)]} of {pids}")
+    server.start()
+    eventually(lambda: all(started_at(pid) is None for pid in pids), 10,
+               lambda: f"still running after the restart: {[pid for pid in pids if started_at(pid)]}")
+    assert "ended a process a previous server left running" in server.log()
