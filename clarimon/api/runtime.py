@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import orjson
 
+from clarimon.api import validation
+from clarimon.api.service_model import service_model
 from clarimon.control.arns import arn as make_arn
 from clarimon.control.context import Context
 from clarimon.errors import ServiceUnavailable
@@ -18,6 +20,8 @@ from clarimon.serving.workers import AnswerTooLarge, BadRequest, ModelFailed, Wo
 from clarimon.store import resources
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024
+_ENDPOINT_NAME = service_model("sagemaker-runtime").operation_model("InvokeEndpoint").input_shape.members[
+    "EndpointName"]
 
 
 @dataclass
@@ -46,6 +50,9 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
     if len(body) > PAYLOAD_LIMIT:
         raise InvocationError("ValidationError", 400,
                             f"Received payload of {len(body)} bytes; the maximum is {PAYLOAD_LIMIT} bytes (6 MB).")
+    problem = validation.string_errors(_ENDPOINT_NAME, name, "endpointName")
+    if problem is not None:  # checked before any lookup: a name such as "\x00" is no key of the database
+        raise InvocationError("ValidationError", 400, problem)
     arn = make_arn(ctx, "endpoint", name)
     # A deployed endpoint is served from memory, so that it keeps answering while the database is away.
     deployment = ctx.services.host.get(arn)

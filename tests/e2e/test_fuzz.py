@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from botocore.model import ListShape, MapShape, Shape, StructureShape
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from clarimon.api.operations import SAGEMAKER
@@ -180,6 +180,7 @@ def test_no_operation_answers_500_or_hangs(shared_server: Server, operation: str
 
 
 @settings(max_examples=EXAMPLES * 2, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@example(name="\x00", body=b"", content_type="text/csv", target=None)  # was a 500 on PostgreSQL (NUL in a key)
 @given(name=st.one_of(_NAMES, st.text(min_size=1, max_size=70)), body=st.binary(max_size=64),
        content_type=st.one_of(st.sampled_from(["text/csv", "application/json", ""]), st.text(max_size=20)),
        target=st.one_of(st.none(), st.text(max_size=10)))
