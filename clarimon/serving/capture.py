@@ -108,8 +108,9 @@ class CaptureWriter:
                 return False
             if not self._sample(float(config["InitialSamplingPercentage"])):
                 return False
-            line = orjson.dumps([prefix(config["DestinationS3Uri"], exchange),
-                                 record(config, exchange, str(uuid.uuid4()))]) + b"\n"
+            # `"<folder>"<tab><record>`: a JSON string holds no raw tab, and the record is written out as it is.
+            line = (orjson.dumps(prefix(config["DestinationS3Uri"], exchange)) + b"\t"
+                    + orjson.dumps(record(config, exchange, str(uuid.uuid4()))) + b"\n")
             self._journal.append(line)
         except Exception:  # one endpoint's configuration (or a full disk) must not fail its request or others
             log.exception("capture record dropped endpoint=%s variant=%s", exchange.endpoint, exchange.variant)
@@ -144,12 +145,17 @@ class CaptureWriter:
 
     def _write_segment(self, segment: Path) -> None:
         folders: dict[str, list[bytes]] = defaultdict(list)
-        unreadable = 0
-        for line in segment.read_bytes().splitlines():
+        data = segment.read_bytes()
+        lines = data.split(b"\n")
+        # The last element is empty when the segment ends with a whole line; otherwise a machine crash cut it.
+        unreadable = 1 if lines.pop() else 0
+        for line in lines:
+            head, tab, entry = line.partition(b"\t")
             try:
-                folder, entry = orjson.loads(line)
-                folders[str(folder)].append(orjson.dumps(entry) + b"\n")
-            except (orjson.JSONDecodeError, ValueError, TypeError):  # a line cut short by a machine crash
+                if not tab:
+                    raise ValueError("no tab")
+                folders[str(orjson.loads(head))].append(entry + b"\n")
+            except (orjson.JSONDecodeError, ValueError):
                 unreadable += 1
         if unreadable:
             log.warning("capture journal lines unreadable segment=%s lines=%d", segment.name, unreadable)
