@@ -96,11 +96,14 @@ def recover(services: Services) -> None:
         live = resources.with_status(conn, KIND, _LIVE)
         deleting = resources.with_status(conn, KIND, ("Deleting",))
     for endpoint in deleting:
-        _finish_delete(services, endpoint.arn)
+        try:
+            _finish_delete(services, endpoint.arn)
+        except Exception:  # one endpoint's row must not keep the others from being served; logged
+            log.exception("endpoint deletion not finished arn=%s", endpoint.arn)
     for endpoint in live:
         log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
         _deploy_later(services, endpoint.account, endpoint.region, endpoint.arn,
-                      endpoint.document["EndpointConfigName"], keep_serving=endpoint.status == "InService")
+                      endpoint.document.get("EndpointConfigName", ""), keep_serving=endpoint.status == "InService")
 
 
 def _deploy_later(services: Services, account: str, region: str, arn: str, config_name: str,
