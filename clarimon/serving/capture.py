@@ -79,9 +79,10 @@ class CaptureWriter:
     """Journals capture records on the request path and writes them out in batches.
 
     `offer` builds the record and appends it to the journal before the request is answered (one write call,
-    no flush to disk), so a server killed at any moment keeps every answered record. A thread wakes every
-    `flush_seconds`, seals the journal's segment and writes each one out: one file per destination folder and
-    segment, named after the segment so that writing it again after a crash replaces rather than repeats it.
+    no flush to disk), so a server killed at any moment keeps every answered record; it also keeps the record in
+    memory. A thread wakes every `flush_seconds`, seals the journal's segment and writes it out from memory: one
+    file per destination folder and segment, named after the segment so that writing it again after a crash (from
+    the journal) replaces rather than repeats it.
     At start it first writes out what a stopped predecessor left in the journal. A record that cannot be
     built or written is logged and counted in `dropped`, and never stops the others."""
 
@@ -95,6 +96,9 @@ class CaptureWriter:
         self._random = random.Random()
         self._sample = sample or (lambda percentage: self._random.random() * 100 < percentage)
         self._journal = Journal(journal)
+        # What this writer journalled, by segment and folder: written out from memory, not read back.
+        self._pending: dict[Path, dict[str, list[memoryview]]] = {}
+        self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._closing = threading.Event()
         self._flush_safely()  # what a stopped predecessor journalled, before anything new
@@ -109,9 +113,12 @@ class CaptureWriter:
             if not self._sample(float(config["InitialSamplingPercentage"])):
                 return False
             # `"<folder>"<tab><record>`: a JSON string holds no raw tab, and the record is written out as it is.
-            line = (orjson.dumps(prefix(config["DestinationS3Uri"], exchange)) + b"\t"
-                    + orjson.dumps(record(config, exchange, str(uuid.uuid4()))) + b"\n")
-            self._journal.append(line)
+            folder = prefix(config["DestinationS3Uri"], exchange)
+            head = orjson.dumps(folder) + b"\t"
+            line = head + orjson.dumps(record(config, exchange, str(uuid.uuid4()))) + b"\n"
+            with self._lock:  # the segment and what is kept of it in memory change together
+                segment = self._journal.append(line)
+                self._pending.setdefault(segment, defaultdict(list))[folder].append(memoryview(line)[len(head):])
         except Exception:  # one endpoint's configuration (or a full disk) must not fail its request or others
             log.exception("capture record dropped endpoint=%s variant=%s", exchange.endpoint, exchange.variant)
             self._drop(1)
@@ -140,32 +147,47 @@ class CaptureWriter:
             log.exception("capture flush failed")
 
     def _flush(self) -> None:
-        for segment in self._journal.seal():
-            self._write_segment(segment)
+        with self._lock:
+            segments = self._journal.seal()
+            kept, self._pending = self._pending, {}
+        for segment in segments:
+            if segment in kept:
+                self._write_out(segment, kept.pop(segment))
+            else:  # a predecessor's, or one an earlier flush could not finish: read back
+                self._write_segment(segment)
 
-    def _write_segment(self, segment: Path) -> None:
-        folders: dict[str, list[bytes]] = defaultdict(list)
-        data = segment.read_bytes()
-        lines = data.split(b"\n")
-        # The last element is empty when the segment ends with a whole line; otherwise a machine crash cut it.
-        unreadable = 1 if lines.pop() else 0
-        for line in lines:
-            head, tab, entry = line.partition(b"\t")
-            try:
-                if not tab:
-                    raise ValueError("no tab")
-                folders[str(orjson.loads(head))].append(entry + b"\n")
-            except (orjson.JSONDecodeError, ValueError):
-                unreadable += 1
-        if unreadable:
-            log.warning("capture journal lines unreadable segment=%s lines=%d", segment.name, unreadable)
-            self._drop(unreadable)
+    def _write_out(self, segment: Path, folders: dict[str, list[memoryview]]) -> None:
         name = stamp(segment)
         for folder, entries in folders.items():
             self._write(f"{folder}/{name}.jsonl", entries)
         segment.unlink()
 
-    def _write(self, uri: str, entries: list[bytes]) -> None:
+    def _write_segment(self, segment: Path) -> None:
+        # Lines are found by offset and written out as slices of the segment (one copy, in the final join): a
+        # segment may hold hundreds of megabytes, and copies hold the interpreter lock that requests need.
+        data = segment.read_bytes()
+        view = memoryview(data)
+        folders: dict[str, list[memoryview]] = defaultdict(list)
+        unreadable, position = 0, 0
+        while position < len(data):
+            end = data.find(b"\n", position)
+            if end == -1:  # no newline: the last line, cut by a machine crash
+                unreadable += 1
+                break
+            tab = data.find(b"\t", position, end)
+            try:
+                if tab == -1:
+                    raise ValueError("no tab")
+                folders[str(orjson.loads(view[position:tab]))].append(view[tab + 1 : end + 1])
+            except (orjson.JSONDecodeError, ValueError):
+                unreadable += 1
+            position = end + 1
+        if unreadable:
+            log.warning("capture journal lines unreadable segment=%s lines=%d", segment.name, unreadable)
+            self._drop(unreadable)
+        self._write_out(segment, folders)
+
+    def _write(self, uri: str, entries: list[memoryview]) -> None:
         body = b"".join(entries)
         for attempt in range(WRITE_ATTEMPTS):
             try:

@@ -25,29 +25,32 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._path: Path | None = None
 
-    def append(self, line: bytes) -> None:
-        """Write one whole line (ending in a newline) to the open segment, opening one if needed."""
+    def append(self, line: bytes) -> Path:
+        """Write one whole line (ending in a newline) to the open segment, opening one if needed; the segment."""
         with self._lock:
-            if self._fd is None:
-                self._fd = os.open(self.folder / _segment_name(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            if self._fd is None or self._path is None:
+                self._path = self.folder / _segment_name()
+                self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             written = os.write(self._fd, line)
             if written != len(line):  # a regular file takes the whole write unless the disk is full
                 raise OSError(f"the capture journal took {written} of {len(line)} bytes (is the disk full?)")
+            return self._path
 
     def seal(self) -> list[Path]:
         """Close the segment being written; every sealed segment, oldest first."""
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
-                self._fd = None
+                self._fd, self._path = None, None
             return sorted(self.folder.glob(f"*{SUFFIX}"))
 
     def close(self) -> None:
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
-                self._fd = None
+                self._fd, self._path = None, None
 
 
 def _segment_name() -> str:
