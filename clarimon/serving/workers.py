@@ -191,6 +191,8 @@ class Worker:
     def _replace(self) -> None:
         try:
             time.sleep(max(0.0, self._last_start + RESTART_SECONDS - time.monotonic()))
+            if self._stopped:  # stopped while waiting: nothing to replace
+                return
             self._last_start = time.monotonic()
             process, connection = _start(self.spec)
         except WorkerFailed as error:  # the next request tries again
