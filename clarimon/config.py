@@ -40,6 +40,11 @@ class Settings:
     lease_seconds: float = 60.0  # a job whose server stays silent this long ends Failed
     clock_file: Path | None = None  # the time, from a file (tests and demos drive schedules with it)
     dask_scheduler: str | None = None  # a Dask scheduler's address: InstanceCount > 1 parts run on its workers
+    invoke_timeout_seconds: float = 60.0  # a model that answers no sooner gets ModelError, its worker replaced
+    invocations_per_endpoint: int = 4  # requests of one endpoint in its models at once; the rest wait, threadless
+    header_seconds: float = 10.0  # a request whose headers take longer is dropped
+    body_seconds: float = 30.0  # a request whose body takes longer is answered RequestTimeout
+    max_connections: int = 1000  # connections beyond this are closed at once
 
 
 def default_home() -> Path:

@@ -94,3 +94,17 @@ class InvocationFailure(InvocationError):
 
     code = "InternalFailure"
     status = 500
+
+
+class RequestTimeout(ServiceError):
+    """The client did not send its whole request in time."""
+
+    code = "RequestTimeout"
+    status = 408
+
+
+class ServiceUnavailable(ServiceError):
+    """A dependency (the database) is down; retryable, as AWS answers it."""
+
+    code = "ServiceUnavailable"
+    status = 503

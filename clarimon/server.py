@@ -35,7 +35,7 @@ def assemble(
     and stops the scheduler, the capture writer, the models and the store, in that order, when it stops."""
     objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
     services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(),
-                        CaptureWriter(objects, settings.capture_flush_seconds))
+                        CaptureWriter(objects, settings.home / "capture-journal", settings.capture_flush_seconds))
     scheduler = Scheduler(services, interval=settings.scheduler_seconds, lease_seconds=settings.lease_seconds,
                           concurrency=settings.job_workers, preload=JOB_PRELOAD)
 

@@ -100,7 +100,7 @@ def services(backend: str, tmp_path: Path) -> Iterator[Services]:
         store = Store(url)
         store.upgrade()
         objects = LocalObjects(tmp_path / "s3")
-        capture = CaptureWriter(objects)
+        capture = CaptureWriter(objects, tmp_path / "capture-journal")
         host = Host()
         yield Services(store, Settings(home=tmp_path, database_url=url), time.time, objects, host, capture)
         capture.close()
@@ -115,7 +115,13 @@ def ctx(services: Services) -> Context:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.e2e import test_fuzz as fuzz
     from tests.e2e import test_validation_generated as generated
+
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if fuzz.CODES and reporter is not None:
+        codes = ", ".join(f"{code}: {count}" for code, count in sorted(fuzz.CODES.items()))
+        reporter.write_line(f"clarimon: fuzzing sent {sum(fuzz.CODES.values())} requests; answers by status: {codes}")
 
     if generated.REPORT:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
@@ -128,6 +130,19 @@ class Server:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def post(self, operation: str, body: bytes, region: str = "us-east-1", timeout: float = 30
+             ) -> tuple[int, dict[str, Any]]:
+        """A raw JSON 1.1 request (what boto3 would never send), in `region`; the status and the decoded answer."""
+        headers = {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"SageMaker.{operation}",
+                   "Authorization": f"AWS4-HMAC-SHA256 Credential=AKIDTEST/20261201/{region}/sagemaker/aws4_request, "
+                                    "SignedHeaders=host, Signature=0"}
+        request = urllib.request.Request(self.url + "/", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
 
     def client(self, region: str = "us-east-1", access_key: str = "AKIDTEST", validate: bool = True,
                retries: int = 0) -> Any:

@@ -18,19 +18,23 @@ import orjson
 import regex
 
 from clarimon.api import service_model, validation, wire
+from clarimon.api.gates import Crowded, Gates
 from clarimon.api.identity import Caller, identify
 from clarimon.control import invocations
 from clarimon.control.context import Context, Operation, Services
 from clarimon.errors import (
+    EndpointUnavailable,
     InternalFailure,
     InvocationError,
     InvocationFailure,
     InvocationValidationError,
+    RequestTimeout,
     SerializationException,
     ServiceError,
     UnknownOperationException,
     ValidationException,
 )
+from clarimon.nulls import without_nulls
 
 log = logging.getLogger("clarimon.api")
 
@@ -41,7 +45,10 @@ Send = Callable[[Message], Awaitable[None]]
 
 TARGET_PREFIX = "SageMaker."
 MAX_BODY_BYTES = 16 * 1024 * 1024
+INVOCATION_THREADS = 64
 _INVOCATIONS = regex.compile(r"/endpoints/([^/]+)/invocations")
+_ENDPOINT_NAME = service_model.service_model("sagemaker-runtime").operation_model("InvokeEndpoint").input_shape.members[
+    "EndpointName"]
 
 
 class App:
@@ -59,7 +66,12 @@ class App:
         self.services = services
         self.operations = operations
         self._on_startup, self._on_shutdown = on_startup, on_shutdown
+        settings = services.settings
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-op")
+        # Model calls have threads of their own, a bounded number per endpoint (`gates`): a model that hangs
+        # never holds a thread an operation needs.
+        self.invocations = ThreadPoolExecutor(max_workers=INVOCATION_THREADS, thread_name_prefix="clarimon-invoke")
+        self.gates = Gates(settings.invocations_per_endpoint)
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
 
@@ -86,6 +98,7 @@ class App:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.executor.shutdown(wait=True)  # the last request is answered before anything stops
+                self.invocations.shutdown(wait=True)
                 self._on_shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -96,7 +109,7 @@ class App:
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target or "-"
         status = 200
         try:
-            body = await _read_body(receive)
+            body = await _read_body(receive, MAX_BODY_BYTES, self.services.settings.body_seconds)
             handler = self.operations.get(operation) if target.startswith(TARGET_PREFIX) else None
             if handler is None:
                 raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
@@ -124,17 +137,29 @@ class App:
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         request = self._request(scope)
         extra: list[tuple[bytes, bytes]] = []
-        failure: InvocationError | None = None
+        failure: ServiceError | None = None
+        settings = self.services.settings
+        caller = request.caller
         try:
-            body = await _read_body(receive, invocations.PAYLOAD_LIMIT + 1)
+            body = await _read_body(receive, invocations.PAYLOAD_LIMIT + 1, settings.body_seconds)
+            problem = validation.string_errors(_ENDPOINT_NAME, name, "endpointName")
+            if problem is not None:  # checked before any lookup: a name such as "\x00" is no key of the database
+                raise InvocationValidationError(problem)
             loop = asyncio.get_running_loop()
-            answer = await loop.run_in_executor(self.executor, invocations.invoke, request.context, name, body,
-                                                request.headers)
+            async with self.gates.enter(f"{caller.account}/{caller.region}/{name}", settings.invoke_timeout_seconds):
+                answer = await loop.run_in_executor(self.invocations, invocations.invoke, request.context, name, body,
+                                                    request.headers)
             status, payload, kind = 200, answer.body, answer.content_type
             extra.append((b"x-amzn-invoked-production-variant", answer.variant.encode()))
             if answer.custom_attributes:
                 extra.append((b"x-amzn-sagemaker-custom-attributes", answer.custom_attributes.encode()))
         except InvocationError as error:
+            failure = error
+        except Crowded:
+            failure = EndpointUnavailable(
+                f"Endpoint {name} is busy: {settings.invocations_per_endpoint} requests were in its model for the "
+                f"last {settings.invoke_timeout_seconds:g} s. Try again later.")
+        except RequestTimeout as error:
             failure = error
         except ValidationException:  # the body was over the limit
             failure = InvocationValidationError("The request payload is larger than 6 MB.")
@@ -180,14 +205,23 @@ def _parse(body: bytes) -> dict[str, Any]:
         raise SerializationException("The request body is not valid JSON.") from None
     if not isinstance(request, dict):
         raise SerializationException("The request body must be a JSON object.")
-    return request
+    return dict(without_nulls(request))  # SageMaker's JSON protocol reads a null member as an absent one
 
 
 def _headers(scope: Scope) -> dict[str, str]:
     return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
 
 
-async def _read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+async def _read_body(receive: Receive, limit: int, seconds: float) -> bytes:
+    """The request body; ValidationException past `limit` bytes, RequestTimeout if it takes over `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await _receive_body(receive, limit)
+    except TimeoutError:
+        raise RequestTimeout(f"The request body did not arrive within {seconds:g} s.") from None
+
+
+async def _receive_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

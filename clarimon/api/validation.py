@@ -158,6 +158,16 @@ def _string_errors(shape: Shape, value: str, path: str) -> list[str]:
     return [_violation(value, path, c) for c in _string_constraints(shape, value)]
 
 
+def string_errors(shape: Shape, value: str, path: str) -> str | None:
+    """AWS's ValidationException message for a string member outside its constraints (one taken from a URL path,
+    where no request body names it), or None."""
+    errors = _string_errors(shape, value, path)
+    if not errors:
+        return None
+    noun = "error" if len(errors) == 1 else "errors"
+    return f"{len(errors)} validation {noun} detected: " + "; ".join(errors)
+
+
 def _size_errors(shape: Shape, value: Any, path: str, measure: str) -> list[str]:
     meta = shape.metadata
     size = len(value) if measure == "length" else value

@@ -129,6 +129,23 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="a Dask scheduler (tcp://host:port): jobs with InstanceCount > 1 run their parts on its "
                             "workers, which need clarimon installed and the same object store "
                             "(CLARIMON_DASK_SCHEDULER; default: local processes)")
+    serve.add_argument("--invoke-timeout-seconds", type=float,
+                       default=float(_env("INVOKE_TIMEOUT_SECONDS", "60") or 60),
+                       help="a model that does not answer InvokeEndpoint within this gets ModelError and its worker "
+                            "is replaced, as SageMaker (CLARIMON_INVOKE_TIMEOUT_SECONDS; default 60)")
+    serve.add_argument("--invocations-per-endpoint", type=int,
+                       default=int(_env("INVOCATIONS_PER_ENDPOINT", "4") or 4),
+                       help="requests of one endpoint in its models at once; more wait without holding a thread "
+                            "(CLARIMON_INVOCATIONS_PER_ENDPOINT; default 4)")
+    serve.add_argument("--header-seconds", type=float, default=float(_env("HEADER_SECONDS", "10") or 10),
+                       help="a connection whose request headers take longer is closed (CLARIMON_HEADER_SECONDS; "
+                            "default 10)")
+    serve.add_argument("--body-seconds", type=float, default=float(_env("BODY_SECONDS", "30") or 30),
+                       help="a request whose body takes longer is answered RequestTimeout (CLARIMON_BODY_SECONDS; "
+                            "default 30)")
+    serve.add_argument("--max-connections", type=int, default=int(_env("MAX_CONNECTIONS", "1000") or 1000),
+                       help="open connections beyond this are closed at once (CLARIMON_MAX_CONNECTIONS; "
+                            "default 1000)")
     serve.set_defaults(command=_serve)
 
 
@@ -215,6 +232,11 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         lease_seconds=_above_zero(args.lease_seconds, "--lease-seconds"),
         clock_file=Path(args.clock_file) if args.clock_file else None,
         dask_scheduler=args.dask_scheduler or None,
+        invoke_timeout_seconds=_above_zero(args.invoke_timeout_seconds, "--invoke-timeout-seconds"),
+        invocations_per_endpoint=_at_least(args.invocations_per_endpoint, 1, "--invocations-per-endpoint"),
+        header_seconds=_above_zero(args.header_seconds, "--header-seconds"),
+        body_seconds=_above_zero(args.body_seconds, "--body-seconds"),
+        max_connections=_at_least(args.max_connections, 1, "--max-connections"),
     )
 
 

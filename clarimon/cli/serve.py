@@ -9,8 +9,10 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from clarimon.api.connections import guarded_protocol
 from clarimon.config import Settings
 from clarimon.server import assemble
+from clarimon.serving.lifeline import PROCESSES
 from clarimon.store import Store
 
 log = logging.getLogger("clarimon")
@@ -32,9 +34,14 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings, store: Store) -> None:
     """Serve until stopped; the store is closed by the app's shutdown."""
     store.secret()
+    PROCESSES.configure(settings.home / "processes")
+    if ended := PROCESSES.end_leftovers():  # a crashed predecessor's workers and jobs that outlived it
+        log.warning("processes of a previous server ended count=%d", ended)
     config = uvicorn.Config(
         assemble(settings, store), host=settings.host, port=settings.port, log_level=settings.log_level,
         access_log=False, lifespan="on", log_config=None,
+        http=guarded_protocol(settings.header_seconds, settings.max_connections),
+        limit_concurrency=settings.max_connections,
     )
     log.info(
         "serving host=%s port=%d home=%s database=%s", settings.host, settings.port, settings.home,

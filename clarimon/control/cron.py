@@ -16,6 +16,7 @@ import regex
 from clarimon.timestamps import iso
 
 HOUR = datetime.timedelta(hours=1)
+MAX_OFFSET = datetime.timedelta(days=365)  # clarimon's bound, so that no window can leave datetime's range at run time
 _CRON = regex.compile(r"cron\(0 (\*|\d{1,2})(?:/(\d{1,2}))? \? \* \* \*\)")
 _DURATION = regex.compile(r"([-+])?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 SUPPORTED = ("cron(0 * ? * * *) (hourly), cron(0 H ? * * *) (daily at hour H UTC), "
@@ -79,6 +80,9 @@ def offset(text: str) -> datetime.timedelta:
     if found is None or not any(found.group(i) for i in range(2, 6)):
         raise ScheduleError(f"Invalid duration {text!r}: write an ISO-8601 duration such as -PT1H or -P1D.")
     days, hours, minutes, seconds = (int(found.group(i) or 0) for i in range(2, 6))
+    # Bounded before it becomes a timedelta: `-P9999999999D` fits the member's 15 characters but no datetime.
+    if ((days * 24 + hours) * 60 + minutes) * 60 + seconds > MAX_OFFSET.total_seconds():
+        raise ScheduleError(f"Invalid duration {text!r}: an offset may reach back at most {MAX_OFFSET.days} days.")
     span = datetime.timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
     return -span if found.group(1) == "-" else span
 

@@ -6,6 +6,7 @@ from clarimon.control import models
 from clarimon.control.context import Context, Request, Response
 from clarimon.control.families import Family
 from clarimon.errors import ValidationException
+from clarimon.objects import ObjectError, split
 from clarimon.store.resources import Resource
 
 
@@ -18,6 +19,23 @@ def _check_variants(ctx: Context, request: Request) -> None:
     for variant in variants:
         if variant.get("ModelName"):
             models.FAMILY.get(ctx, variant["ModelName"])  # Could not find model "arn:..."
+
+
+def _check_capture(ctx: Context, request: Request) -> None:
+    """A capture destination the object store can write: an s3://bucket[/prefix] URI without `.` or `..` parts
+    (the service model's pattern also lets `https://...` and other buckets' spellings through)."""
+    destination = (request.get("DataCaptureConfig") or {}).get("DestinationS3Uri")
+    if destination is None:
+        return
+    try:
+        _, key = split(destination, prefix=True)
+    except ObjectError:
+        raise ValidationException(
+            f"DataCaptureConfig.DestinationS3Uri {destination!r} is not an s3://bucket/prefix URI clarimon can "
+            "write captured data to.") from None
+    if any(part in (".", "..") for part in key.split("/")):
+        raise ValidationException(
+            f"DataCaptureConfig.DestinationS3Uri {destination!r}: '.' and '..' are not allowed in the prefix.")
 
 
 def _summary(item: Resource) -> Response:
@@ -33,7 +51,7 @@ FAMILY = Family(
     summary=_summary,
     not_found=lambda name, arn: ValidationException(f'Could not find endpoint configuration "{arn}".'),
     taken=lambda name, arn: ValidationException(f'Cannot create already existing endpoint configuration "{arn}".'),
-    checks=(_check_variants,),
+    checks=(_check_variants, _check_capture),
 )
 
 create, describe, list_, delete = FAMILY.create, FAMILY.describe, FAMILY.list_, FAMILY.delete

@@ -97,11 +97,14 @@ def recover(services: Services) -> None:
         live = resources.with_status(conn, KIND, DEPLOYED)
         deleting = resources.with_status(conn, KIND, (EndpointStatus.DELETING,))
     for endpoint in deleting:
-        _finish_delete(services, endpoint.arn)
+        try:
+            _finish_delete(services, endpoint.arn)
+        except Exception:  # one endpoint's row must not keep the others from being served; logged
+            log.exception("endpoint deletion not finished arn=%s", endpoint.arn)
     for endpoint in live:
         log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
         _deploy_later(services, endpoint.account, endpoint.region, endpoint.arn,
-                      endpoint.document["EndpointConfigName"],
+                      endpoint.document.get("EndpointConfigName", ""),
                       keep_serving=endpoint.status == EndpointStatus.IN_SERVICE)
 
 
@@ -121,8 +124,14 @@ def _deploy(services: Services, account: str, region: str, arn: str, config_name
         config = endpoint_configs.FAMILY.get(ctx, config_name)
         deployment, summaries = _load(ctx, config.document)
         deployment.capture = config.document.get("DataCaptureConfig")
-    except (ServiceError, WorkerFailed, ArtifactError, OSError, ValueError) as error:
-        reason = error.message if isinstance(error, ServiceError) else str(error)
+    except Exception as error:  # whatever stops one deployment is that endpoint's FailureReason, never silence
+        if isinstance(error, ServiceError):
+            reason = error.message
+        elif isinstance(error, (WorkerFailed, ArtifactError, OSError, ValueError)):
+            reason = str(error)
+        else:
+            log.exception("endpoint deployment crashed arn=%s", arn)
+            reason = f"InternalFailure: {type(error).__name__}: {error}"
         _failed(ctx, arn, reason, keep_serving)
         return
     with services.store.transaction() as conn:

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from clarimon.control.arns import arn as make_arn
 from clarimon.control.context import Context
 from clarimon.control.endpoints import KIND
-from clarimon.control.states import SERVING
-from clarimon.errors import EndpointUnavailable, InvocationValidationError, ModelError
+from clarimon.errors import EndpointUnavailable, InvocationValidationError, ModelError, ServiceUnavailable
 from clarimon.serving.capture import Exchange
-from clarimon.serving.workers import BadRequest, ModelFailed, WorkerFailed
+from clarimon.serving.workers import AnswerTooLarge, BadRequest, ModelFailed, WorkerFailed, WorkerTimedOut
 from clarimon.store import resources
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024
@@ -36,12 +35,16 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
         raise InvocationValidationError(
             f"Received payload of {len(body)} bytes; the maximum is {PAYLOAD_LIMIT} bytes (6 MB).")
     arn = make_arn(ctx, KIND, name)
-    with ctx.store.reading() as conn:
-        endpoint = resources.get(conn, arn)
-    if endpoint is None:
-        raise InvocationValidationError(f"Endpoint {name} of account {ctx.account} not found.")
+    # A deployed endpoint is served from memory, so that it keeps answering while the database is away.
     deployment = ctx.services.host.get(arn)
-    if endpoint.status not in SERVING or deployment is None:
+    if deployment is None:  # the database says why not
+        try:
+            with ctx.store.reading() as conn:
+                endpoint = resources.get(conn, arn)
+        except ServiceUnavailable as error:
+            raise EndpointUnavailable(error.message) from None
+        if endpoint is None:
+            raise InvocationValidationError(f"Endpoint {name} of account {ctx.account} not found.")
         raise EndpointUnavailable(f"Endpoint {name} is {endpoint.status} and cannot serve requests yet.")
     target = headers.get("x-amzn-sagemaker-target-variant")
     variant = deployment.choose(target, ctx.services.host.rng)
@@ -49,7 +52,16 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
         raise InvocationValidationError(f"Variant {target} not found for endpoint {name}.")
     content_type = headers.get("content-type", "application/octet-stream")
     try:
-        answer, answer_type = variant.worker().invoke(body, content_type, headers.get("accept"))
+        answer, answer_type = variant.worker().invoke(body, content_type, headers.get("accept"),
+                                                      ctx.settings.invoke_timeout_seconds)
+    except WorkerTimedOut:  # sagemaker-runtime's words for a container that did not answer in time
+        message = ("Your invocation timed out while waiting for a response from container primary. Review the "
+                   "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.")
+        raise ModelError(f'Received server error (0) from primary with message "{message}".',
+                         {"OriginalStatusCode": 0, "OriginalMessage": message}) from None
+    except AnswerTooLarge as error:
+        raise ModelError(f'Received server error (0) from primary with message "{error}".',
+                         {"OriginalStatusCode": 0, "OriginalMessage": str(error)}) from None
     except BadRequest as error:
         raise ModelError(f'Received client error (415) from primary with message "{error}".',
                          {"OriginalStatusCode": 415, "OriginalMessage": str(error)}) from None

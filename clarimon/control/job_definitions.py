@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
+
 from sqlalchemy.engine import Connection
 
 from clarimon.control.context import Context, Request, Response
+from clarimon.control.cron import ScheduleError, offset, window
 from clarimon.control.families import Family
 from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException
 from clarimon.store import resources
@@ -14,7 +17,8 @@ SCHEDULE_KIND = "monitoring-schedule"
 
 
 def _check_input(ctx: Context, request: Request) -> None:
-    """Choices the service model cannot express: one input source, one batch dataset format."""
+    """Choices the service model cannot express: one input source, offsets that make a window, one batch
+    dataset format."""
     job_input = request["ModelExplainabilityJobInput"]
     sources = [k for k in ("EndpointInput", "BatchTransformInput") if job_input.get(k) is not None]
     if len(sources) != 1:
@@ -22,6 +26,16 @@ def _check_input(ctx: Context, request: Request) -> None:
             "ModelExplainabilityJobInput must specify exactly one of EndpointInput or BatchTransformInput;"
             f" got {len(sources)}."
         )
+    source = job_input[sources[0]]
+    start, end = source.get("StartTimeOffset"), source.get("EndTimeOffset")
+    try:  # checked now, not when a schedule first runs it (a schedule's own offsets may replace either one)
+        if start is not None and end is not None:
+            window(datetime.datetime.now(datetime.UTC), start, end)
+        for text in (start, end):
+            if text is not None:
+                offset(text)
+    except ScheduleError as error:
+        raise ValidationException(f"ModelExplainabilityJobInput.{sources[0]}: {error}") from None
     batch = job_input.get("BatchTransformInput")
     if batch is not None:
         formats = [k for k in ("Csv", "Json", "Parquet") if batch["DatasetFormat"].get(k) is not None]

@@ -9,7 +9,7 @@ until a server's scheduler takes it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -55,7 +55,10 @@ class MonitoringRun:
     def of(cls, document: dict[str, Any]) -> MonitoringRun | None:
         """The run a stored job document carries, or None for a job made by CreateProcessingJob."""
         run = document.get(RUN)
-        return None if run is None else cls(**run)
+        if run is None:
+            return None
+        # The store keeps no nulls: a member that was None comes back absent.
+        return cls(**{item.name: run.get(item.name) for item in fields(cls)})
 
 
 def _summary(item: Resource) -> Response:

@@ -9,12 +9,13 @@ scheduled times into executions.
 from __future__ import annotations
 
 import datetime
+import logging
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from clarimon.control import arns, job_definitions, processing_jobs
-from clarimon.control.context import Context, Request, Response
+from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.cron import Schedule, ScheduleError, parse, window
 from clarimon.control.families import Family
 from clarimon.control.states import EXECUTION, SCHEDULE, ExecutionStatus, ScheduleStatus
@@ -22,6 +23,8 @@ from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException
 from clarimon.store import executions, resources
 from clarimon.store.executions import Execution
 from clarimon.store.resources import Resource
+
+log = logging.getLogger("clarimon.schedules")
 
 KIND = job_definitions.SCHEDULE_KIND
 MONITORING_TYPE = "ModelExplainability"
@@ -58,10 +61,18 @@ def _check(ctx: Context, request: Request) -> None:
         raise ValidationException("MonitoringScheduleConfig.MonitoringJobDefinitionName is required for "
                                   f"{MONITORING_TYPE} schedules.")
     try:
-        job_definitions.FAMILY.get(ctx, config["MonitoringJobDefinitionName"])
+        definition = job_definitions.FAMILY.get(ctx, config["MonitoringJobDefinitionName"])
     except ResourceNotFound as missing:  # Create/UpdateMonitoringSchedule declare no ResourceNotFound for it
         raise ValidationException(missing.message) from None
-    timing(config)
+    _, start, end = timing(config)
+    job_input = definition.document["ModelExplainabilityJobInput"]
+    source = job_input.get("EndpointInput") or job_input.get("BatchTransformInput") or {}
+    try:  # the window each run analyses, as `runs` combines them: the schedule's offsets over the definition's
+        window(datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC), start or source.get("StartTimeOffset"),
+               end or source.get("EndTimeOffset"))
+    except ScheduleError as error:
+        raise ValidationException(f"{error} (the offsets of job definition {definition.name} and of this "
+                                  "schedule's ScheduleConfig together)") from None
 
 
 def _columns(ctx: Context, request: Request) -> dict[str, Any]:
@@ -127,10 +138,26 @@ def update(ctx: Context, request: Request) -> Response:
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     _check(ctx, request)
     document = {**schedule.document, "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}
+    document.pop("FailureReason", None)
+    # an update mends a failed schedule
+    status = ScheduleStatus.SCHEDULED if schedule.status == ScheduleStatus.FAILED else None
     with ctx.store.transaction() as conn:
-        if not resources.update(conn, schedule.arn, ctx.now(), document=document, columns=_columns(ctx, request)):
+        if not resources.update(conn, schedule.arn, ctx.now(), status=status, document=document,
+                                columns=_columns(ctx, request)):
             raise FAMILY.not_found(schedule.name, schedule.arn)
     return {"MonitoringScheduleArn": schedule.arn}
+
+
+def fail_schedule(services: Services, schedule: Resource, reason: str) -> None:
+    """A schedule the scheduler cannot run ends Failed with `reason` (unless it changed meanwhile): its
+    FailureReason says why, and an update that mends it makes it Scheduled again."""
+    with services.store.transaction() as conn:
+        current = resources.get(conn, schedule.arn, for_update=True)
+        if current is None or current.last_modified_time != schedule.last_modified_time:
+            return
+        document = {**current.document, "FailureReason": reason[:1024]}
+        resources.update(conn, schedule.arn, services.now(), status=ScheduleStatus.FAILED, document=document)
+    log.warning("schedule failed arn=%s reason=%s", schedule.arn, reason)
 
 
 def start(ctx: Context, request: Request) -> Response:

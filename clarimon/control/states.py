@@ -46,10 +46,12 @@ class ExecutionStatus(StrEnum):
 
 
 class ScheduleStatus(StrEnum):
-    """MonitoringScheduleStatus, as clarimon sets it (a schedule is Scheduled from its creation)."""
+    """MonitoringScheduleStatus, as clarimon sets it (a schedule is Scheduled from its creation; Failed when the
+    scheduler cannot plan it, until an update mends it)."""
 
     SCHEDULED = "Scheduled"
     STOPPED = "Stopped"
+    FAILED = "Failed"
 
 
 S = TypeVar("S", bound=StrEnum)
@@ -96,8 +98,9 @@ EXECUTION = Transitions("monitoring execution", {
 })
 
 SCHEDULE = Transitions("monitoring schedule", {
-    _S.SCHEDULED: frozenset({_S.STOPPED}),
+    _S.SCHEDULED: frozenset({_S.STOPPED, _S.FAILED}),
     _S.STOPPED: frozenset({_S.SCHEDULED}),
+    _S.FAILED: frozenset({_S.SCHEDULED}),  # by an update that mends it
 })
 
 # An endpoint answers InvokeEndpoint while it serves a configuration: also during an update, on the old one.

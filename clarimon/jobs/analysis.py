@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import multiprocessing
-import multiprocessing.connection
 import os
 import tempfile
 import threading
@@ -35,6 +34,7 @@ from clarimon.jobs.task import ConfigFailure, JobFailed, Outcome, Task
 from clarimon.objects import ObjectError, Objects, open_objects
 from clarimon.serving import runtimes
 from clarimon.serving.artifacts import ArtifactError, unpack
+from clarimon.serving.lifeline import die_with_parent
 from clarimon.serving.workers import ModelSpec
 from clarimon.timestamps import iso
 
@@ -292,17 +292,6 @@ def _metrics(task: Task, live: dict[str, Any]) -> bytes:
     return b"".join(orjson.dumps(line) + b"\n" for line in lines)
 
 
-def die_with_parent() -> None:
-    """Exit when the parent process dies (a killed server must not leave jobs running)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True, name="clarimon-watchdog").start()
 
 
 def _join(uri: str, name: str) -> str:

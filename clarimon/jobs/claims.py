@@ -21,7 +21,7 @@ from clarimon.control.context import Context, Services
 from clarimon.control.cron import window
 from clarimon.control.processing_jobs import MonitoringRun
 from clarimon.control.schedules import KIND as SCHEDULE_KIND
-from clarimon.control.schedules import timing
+from clarimon.control.schedules import fail_schedule, timing
 from clarimon.control.states import ExecutionStatus, ProcessingJobStatus, ScheduleStatus
 from clarimon.errors import ServiceError
 from clarimon.store import executions, resources
@@ -44,13 +44,19 @@ class Due:
 
 
 def due(services: Services, now: float) -> list[Due]:
-    """Every Scheduled schedule's times not yet taken, up to `now` (in every account and region)."""
+    """Every Scheduled schedule's times not yet taken, up to `now` (in every account and region). A schedule
+    that cannot be planned ends Failed, saying why; the others are not held up by it."""
     found = []
+    broken: list[tuple[Resource, str]] = []
     moment = utc(now)
     with services.store.reading() as conn:
         schedules = resources.with_status(conn, SCHEDULE_KIND, (ScheduleStatus.SCHEDULED,))
         for schedule in schedules:
-            plan, _, _ = timing(schedule.document["MonitoringScheduleConfig"])
+            try:
+                plan, _, _ = timing(schedule.document["MonitoringScheduleConfig"])
+            except Exception as error:  # one schedule's bad document must not stop the others'
+                broken.append((schedule, f"The schedule cannot be planned: {_reason(error)}"))
+                continue
             latest = executions.latest(conn, schedule.account, schedule.region, schedule.name)
             # Times count from the schedule's last change (creation, update, start) or its latest execution.
             since = max(schedule.last_modified_time, latest.scheduled_time if latest else 0.0)
@@ -61,7 +67,13 @@ def due(services: Services, now: float) -> list[Due]:
                 times = plan.times(utc(since), moment)
             if times:
                 found.append(Due(schedule, times))
+    for schedule, reason in broken:
+        fail_schedule(services, schedule, reason)
     return found
+
+
+def _reason(error: Exception) -> str:
+    return error.message if isinstance(error, ServiceError) else f"{type(error).__name__}: {error}"
 
 
 def claim(services: Services, owner: str, item: Due) -> str | None:
@@ -79,8 +91,8 @@ def claim(services: Services, owner: str, item: Due) -> str | None:
     arn = arns.arn(ctx, processing_jobs.KIND, name)
     try:
         document, failure = _job_document(ctx, schedule, config, scheduled), None
-    except ServiceError as error:  # e.g. BaseliningJobName names no job: this time fails, saying so
-        document, failure = None, error.message
+    except (ServiceError, ValueError, KeyError, TypeError) as error:  # e.g. BaseliningJobName names no job, or
+        document, failure = None, _reason(error)  # a window that does not fit: this time fails, saying so
     try:
         with services.store.transaction() as conn:
             current = resources.get(conn, schedule.arn, for_update=True)

@@ -95,5 +95,8 @@ def fail_stale(services: Services, lease_seconds: float) -> int:
         when = iso(utc(lease[1]))
         reason = (f"The server running this job stopped before the job finished (its last heartbeat was at {when});"
                   " clarimon does not retry it: the next scheduled time runs as usual.")
-        ended(services, arn, ProcessingJobStatus.FAILED, reason, reason)
+        try:
+            ended(services, arn, ProcessingJobStatus.FAILED, reason, reason)
+        except Exception:  # one job's row must not keep the others running for ever; the next tick retries it
+            log.exception("ending a stale job failed arn=%s", arn)
     return len(stale)

@@ -25,6 +25,7 @@ from clarimon.errors import ServiceError
 from clarimon.jobs import analysis, leases, preparation
 from clarimon.jobs.task import Outcome, Task
 from clarimon.serving.artifacts import ArtifactError
+from clarimon.serving.lifeline import PROCESSES, die_with_parent
 from clarimon.store import executions
 
 log = logging.getLogger("clarimon.runner")
@@ -135,6 +136,7 @@ class Runner:
         process = self._context.Process(target=job_main, args=(task, sender), daemon=False,
                                         name="clarimon-execution")
         process.start()
+        PROCESSES.add(process.pid)
         sender.close()
         started = time.monotonic()
         outcome: Outcome | None = None
@@ -151,6 +153,7 @@ class Runner:
             elif time.monotonic() - started > limit or job.stop.is_set():
                 break
         _end(process)
+        PROCESSES.remove(process.pid)
         elapsed = time.monotonic() - started
         if outcome is not None:
             ending = ProcessingJobStatus.FAILED if outcome.status == ExecutionStatus.FAILED \
@@ -179,7 +182,7 @@ class Runner:
 
 def job_main(task: Task, sender: Connection) -> None:
     """A job's process: run the execution, send its Outcome."""
-    analysis.die_with_parent()
+    die_with_parent()
     try:
         outcome = analysis.run(task)
     except Exception as error:  # a bug, not the user's input: say so rather than hang the parent

@@ -11,6 +11,9 @@ import logging
 import threading
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+
+from clarimon.control import schedules
 from clarimon.control.context import Services
 from clarimon.jobs import claims, leases
 from clarimon.jobs.runner import Runner
@@ -42,18 +45,35 @@ class Scheduler:
         self.runner.close()
 
     def tick(self) -> int:
-        """One round: fail what dead servers left running, start what is due; returns how many started."""
+        """One round: fail what dead servers left running, start what is due; returns how many started.
+
+        Each schedule and job is handled on its own: one that fails is logged (and a schedule that cannot be run
+        ends Failed, saying why) while the others go on."""
         failed = leases.fail_stale(self.services, self.lease_seconds)
         if failed:
             log.warning("jobs of stopped servers ended Failed count=%d", failed)
         started = 0
         for item in claims.due(self.services, self.services.clock()):
-            arn = claims.claim(self.services, self.runner.owner, item)
+            try:
+                arn = claims.claim(self.services, self.runner.owner, item)
+            except sa.exc.SQLAlchemyError:  # the database, not the schedule: the next tick tries again
+                log.exception("claim failed schedule=%s", item.schedule.arn)
+                continue
+            except Exception as error:  # this schedule's bug must not hold up the others
+                log.exception("claim failed schedule=%s", item.schedule.arn)
+                schedules.fail_schedule(self.services, item.schedule,
+                                        f"InternalFailure: {type(error).__name__}: {error}")
+                continue
             if arn is not None:
                 self.runner.submit(arn)
                 started += 1
         for arn in claims.queued(self.services):  # CreateProcessingJob's jobs
-            if claims.take(self.services, self.runner.owner, arn):
+            try:
+                taken = claims.take(self.services, self.runner.owner, arn)
+            except Exception:  # logged; the job stays queued for the next tick
+                log.exception("take failed job=%s", arn)
+                continue
+            if taken:
                 self.runner.submit(arn)
                 started += 1
         return started

@@ -1,30 +1,33 @@
 """Data capture: what an endpoint was asked and answered, as SageMaker writes it for Model Monitor.
 
-One JSON object per line under `<DestinationS3Uri>/<EndpointName>/<VariantName>/yyyy/mm/dd/hh/`. The request
-path only keeps the exchange; one thread builds and writes the records in batches, each batch a new file that
-appears whole; `close()` writes what is kept, so nothing acknowledged is lost on a clean stop.
+One JSON object per line under `<DestinationS3Uri>/<EndpointName>/<VariantName>/yyyy/mm/dd/hh/`. A record is
+journalled before its request is answered (`clarimon.serving.journal`); one thread writes the journal out in
+batches, each batch a file that appears whole, so nothing answered is lost on a stop or a `kill -9`.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime
 import logging
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from clarimon.objects import Objects
 from clarimon.serving.codecs import base_type
+from clarimon.serving.journal import Journal, stamp
 from clarimon.timestamps import iso, utc
 
 log = logging.getLogger("clarimon.capture")
 
+WRITE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -74,59 +77,127 @@ def prefix(destination: str, exchange: Exchange) -> str:
 
 
 class CaptureWriter:
-    """Collects capture exchanges and writes them in batches, one file per destination folder and flush.
+    """Journals capture records on the request path and writes them out in batches.
 
-    The request path only appends to a list under a lock (no thread is woken per request); the writer thread
-    wakes every `flush_seconds`, takes the whole list, and builds and writes the records."""
+    `offer` builds the record and appends it to the journal before the request is answered (one write call,
+    no flush to disk), so a server killed at any moment keeps every answered record; it also keeps the record in
+    memory. A thread wakes every `flush_seconds`, seals the journal's segment and writes it out from memory: one
+    file per destination folder and segment, named after the segment so that writing it again after a crash (from
+    the journal) replaces rather than repeats it.
+    At start it first writes out what a stopped predecessor left in the journal. A record that cannot be
+    built or written is logged and counted in `dropped`, and never stops the others."""
 
-    def __init__(self, objects: Objects, flush_seconds: float = 2.0,
+    def __init__(self, objects: Objects, journal: Path, flush_seconds: float = 2.0,
                  sample: Callable[[float], bool] | None = None) -> None:
         import random
 
         self.objects = objects
         self.flush_seconds = flush_seconds
+        self.dropped = 0
         self._random = random.Random()
         self._sample = sample or (lambda percentage: self._random.random() * 100 < percentage)
-        self._pending: list[tuple[dict[str, Any], Exchange]] = []
+        self._journal = Journal(journal)
+        # What this writer journalled, by segment and folder: written out from memory, not read back.
+        self._pending: dict[Path, dict[str, list[memoryview]]] = {}
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._closing = threading.Event()
+        self._flush_safely()  # what a stopped predecessor journalled, before anything new
         self._thread = threading.Thread(target=self._run, daemon=True, name="clarimon-capture")
         self._thread.start()
 
     def offer(self, config: dict[str, Any] | None, exchange: Exchange) -> bool:
-        """Keep `exchange` if the config captures and samples it; True when kept."""
-        if not config or not config.get("EnableCapture", False):
+        """Journal `exchange` if the config captures and samples it; True when kept."""
+        try:
+            if not config or not config.get("EnableCapture", False):
+                return False
+            if not self._sample(float(config["InitialSamplingPercentage"])):
+                return False
+            # `"<folder>"<tab><record>`: a JSON string holds no raw tab, and the record is written out as it is.
+            folder = prefix(config["DestinationS3Uri"], exchange)
+            head = orjson.dumps(folder) + b"\t"
+            line = head + orjson.dumps(record(config, exchange, str(uuid.uuid4()))) + b"\n"
+            with self._lock:  # the segment and what is kept of it in memory change together
+                segment = self._journal.append(line)
+                self._pending.setdefault(segment, defaultdict(list))[folder].append(memoryview(line)[len(head):])
+        except Exception:  # one endpoint's configuration (or a full disk) must not fail its request or others
+            log.exception("capture record dropped endpoint=%s variant=%s", exchange.endpoint, exchange.variant)
+            self._drop(1)
             return False
-        if not self._sample(float(config["InitialSamplingPercentage"])):
-            return False
-        with self._lock:
-            self._pending.append((config, exchange))
         return True
 
     def close(self) -> None:
-        """Write everything kept, then stop."""
+        """Write everything journalled, then stop."""
         self._closing.set()
         self._thread.join()
+        self._journal.close()
+
+    def _drop(self, count: int) -> None:
+        with self._count_lock:
+            self.dropped += count
 
     def _run(self) -> None:
         while not self._closing.wait(self.flush_seconds):
+            self._flush_safely()
+        self._flush_safely()
+
+    def _flush_safely(self) -> None:
+        try:
             self._flush()
-        self._flush()
+        except Exception:  # e.g. the journal's folder unreadable for a moment: its segments stay for the next flush
+            log.exception("capture flush failed")
 
     def _flush(self) -> None:
         with self._lock:
-            batch, self._pending = self._pending, []
-        folders: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for config, exchange in batch:
-            folders[prefix(config["DestinationS3Uri"], exchange)].append(record(config, exchange, str(uuid.uuid4())))
-        for folder, entries in folders.items():
-            self._write(folder, entries)
+            segments = self._journal.seal()
+            kept, self._pending = self._pending, {}
+        for segment in segments:
+            if segment in kept:
+                self._write_out(segment, kept.pop(segment))
+            else:  # a predecessor's, or one an earlier flush could not finish: read back
+                self._write_segment(segment)
 
-    def _write(self, folder: str, entries: list[dict[str, Any]]) -> None:
-        now = datetime.datetime.now(datetime.UTC)
-        name = f"{folder}/{now:%M-%S-%f}-{uuid.uuid4().hex[:8]}.jsonl"
-        body = b"".join(orjson.dumps(entry) + b"\n" for entry in entries)
-        try:
-            self.objects.write(name, body)
-        except Exception:  # the store failing must not stop capture of later batches; the log says what was lost
-            log.exception("capture write failed file=%s records=%d", name, len(entries))
+    def _write_out(self, segment: Path, folders: dict[str, list[memoryview]]) -> None:
+        name = stamp(segment)
+        for folder, entries in folders.items():
+            self._write(f"{folder}/{name}.jsonl", entries)
+        segment.unlink()
+
+    def _write_segment(self, segment: Path) -> None:
+        # Lines are found by offset and written out as slices of the segment (one copy, in the final join): a
+        # segment may hold hundreds of megabytes, and copies hold the interpreter lock that requests need.
+        data = segment.read_bytes()
+        view = memoryview(data)
+        folders: dict[str, list[memoryview]] = defaultdict(list)
+        unreadable, position = 0, 0
+        while position < len(data):
+            end = data.find(b"\n", position)
+            if end == -1:  # no newline: the last line, cut by a machine crash
+                unreadable += 1
+                break
+            tab = data.find(b"\t", position, end)
+            try:
+                if tab == -1:
+                    raise ValueError("no tab")
+                folders[str(orjson.loads(view[position:tab]))].append(view[tab + 1 : end + 1])
+            except (orjson.JSONDecodeError, ValueError):
+                unreadable += 1
+            position = end + 1
+        if unreadable:
+            log.warning("capture journal lines unreadable segment=%s lines=%d", segment.name, unreadable)
+            self._drop(unreadable)
+        self._write_out(segment, folders)
+
+    def _write(self, uri: str, entries: list[memoryview]) -> None:
+        body = b"".join(entries)
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                self.objects.write(uri, body)
+                return
+            except Exception:  # the store failing must not stop capture of other folders; the log says what was lost
+                if attempt + 1 < WRITE_ATTEMPTS and not self._closing.is_set():
+                    time.sleep(0.5 * (attempt + 1))
+                    continue
+                log.exception("capture write failed file=%s records=%d", uri, len(entries))
+                self._drop(len(entries))
+                return

@@ -21,10 +21,17 @@ class Variant:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def worker(self) -> Worker:
-        """The next worker, round robin."""
+        """The next worker, round robin, passing over busy ones while another is free and dead ones (which are
+        being replaced) while another lives."""
         with self._lock:
+            order = [self.workers[(self._turn + 1 + i) % len(self.workers)] for i in range(len(self.workers))]
             self._turn += 1
-            return self.workers[self._turn % len(self.workers)]
+        for worker in order:
+            if not worker.alive:
+                worker.replace()
+        chosen = next((w for w in order if w.alive and not w.busy), None) or next((w for w in order if w.alive),
+                                                                                    order[0])
+        return chosen
 
 
 @dataclass

@@ -17,10 +17,14 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection, Engine
 
-from clarimon.errors import ResourceInUse, ServiceError
+from clarimon.errors import ResourceInUse, ServiceError, ServiceUnavailable
 from clarimon.store import tables
 
 log = logging.getLogger("clarimon.store")
+
+CONNECT_SECONDS = 5
+STATEMENT_SECONDS = 30
+POOL_SECONDS = 10
 
 # Any constant works; it only has to be the same for every replica migrating one PostgreSQL database.
 _MIGRATION_LOCK = 0x636C6172
@@ -42,7 +46,7 @@ class Store:
     def transaction(self, conflict: ServiceError | None = None) -> Iterator[Connection]:
         """A write transaction: commits on success, rolls back on any error, and turns a uniqueness violation
         into `conflict` (default ResourceInUse; SageMaker answers a taken model name with ValidationException)."""
-        with self._writer, self.engine.connect() as conn:
+        with _unavailable_mapped(), self._writer, self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE")
             try:
                 with conn.begin():
@@ -53,7 +57,7 @@ class Store:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read-only transaction (a consistent snapshot on both dialects)."""
-        with self.engine.connect() as conn, conn.begin():
+        with _unavailable_mapped(), self.engine.connect() as conn, conn.begin():
             yield conn
 
     def lock(self, conn: Connection, *scope: str) -> None:
@@ -100,6 +104,17 @@ class Store:
         self.engine.dispose()
 
 
+@contextmanager
+def _unavailable_mapped() -> Iterator[None]:
+    """A database that cannot be reached, answers too slowly or has no free connection is a retryable
+    ServiceUnavailable (HTTP 503, as AWS answers when a dependency is down), not an InternalFailure."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.TimeoutError) as error:
+        log.warning("database unavailable error=%s", str(error).splitlines()[0] if str(error) else type(error).__name__)
+        raise ServiceUnavailable("The service is unavailable: its database cannot be reached. Try again.") from error
+
+
 def _create_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
@@ -111,7 +126,13 @@ def _create_engine(url: str, pool_size: int) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True)
+    # Every wait on PostgreSQL is bounded: connecting, a statement, a free pooled connection, and a connection
+    # whose peer went silent (TCP keepalives; tcp_user_timeout for data the peer never acknowledges).
+    connect_args = {"connect_timeout": CONNECT_SECONDS, "options": f"-c statement_timeout={STATEMENT_SECONDS * 1000}",
+                    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+                    "tcp_user_timeout": STATEMENT_SECONDS * 1000}
+    return sa.create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True,
+                            pool_timeout=POOL_SECONDS, connect_args=connect_args)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -9,6 +9,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from clarimon.nulls import without_nulls
 from clarimon.store.tables import resources
 
 Tag = dict[str, str]
@@ -84,7 +85,7 @@ def insert(
             last_modified_time=now,
             endpoint_name=endpoint_name,
             status=status,
-            document=orjson.dumps(document).decode(),
+            document=orjson.dumps(without_nulls(document)).decode(),
             tags=orjson.dumps(tags).decode(),
             job_definition_name=job_definition_name,
             monitoring_type=monitoring_type,
@@ -124,7 +125,7 @@ def update(conn: Connection, arn: str, now: float, *, status: str | None = None,
     if status is not None:
         values["status"] = status
     if document is not None:
-        values["document"] = orjson.dumps(document).decode()
+        values["document"] = orjson.dumps(without_nulls(document)).decode()
     return conn.execute(resources.update().where(resources.c.arn == arn).values(**values)).rowcount > 0
 
 
@@ -223,7 +224,7 @@ def _resource(row: Row[Any]) -> Resource:
         last_modified_time=row.last_modified_time,
         endpoint_name=row.endpoint_name,
         status=row.status,
-        document=orjson.loads(row.document),
+        document=without_nulls(orjson.loads(row.document)),  # rows stored before nulls were stripped
         tags=orjson.loads(row.tags),
         job_definition_name=row.job_definition_name,
         monitoring_type=row.monitoring_type,
