@@ -15,7 +15,7 @@ import pytest
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
-from clarimon.engine import explain
+from clarimon.engine import explain, kernel_shap
 from clarimon.jobs import analysis as job_analysis
 from clarimon.jobs import analysis_configs
 from clarimon.jobs.task import NO_DATA, Source, Task
@@ -172,6 +172,21 @@ def test_rows_the_model_cannot_take_fail_naming_the_model(home: Path,
     outcome = job_analysis.run(task(home, config_uri="s3://bucket/config/four.json"))
     assert outcome.status == "Failed"
     assert str(outcome.failure_reason).startswith('The model of endpoint "ep" failed')
+
+
+def test_an_error_of_the_explainer_is_not_blamed_on_the_model(home: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              trained: tuple[LogisticRegression, np.ndarray]) -> None:
+    capture(home, trained[1][:5], HOUR)
+
+    def broken(*args: object, **kwargs: object) -> np.ndarray:
+        raise ValueError("expected square matrix")
+
+    monkeypatch.setattr(kernel_shap, "solve", broken)
+    outcome = job_analysis.run(task(home))
+    assert outcome.status == "Failed"
+    reason = str(outcome.failure_reason)
+    assert reason.startswith("clarimon's Kernel SHAP failed") and "not of the model" in reason, reason
+    assert "expected square matrix" in reason
 
 
 def test_instances_split_the_rows_and_merge_exactly(home: Path,
