@@ -145,6 +145,26 @@ def test_chunking_does_not_change_values() -> None:
     big = np.concatenate([v for _, v in kernel_shap.coalition_values(*args, 1 << 30)])
     tiny = np.concatenate([v for _, v in kernel_shap.coalition_values(*args, 500)])
     np.testing.assert_allclose(big, tiny, rtol=0, atol=1e-12)
+    # Two ranges of coalitions, each in a buffer of its own whose background cells stay from row to row.
+    ranged = np.concatenate([v for _, v in kernel_shap.coalition_values(*args, 2 * 62 * 5 * 6 * 8 // 2 + 100)])
+    np.testing.assert_array_equal(big, ranged)
+
+
+def test_buffers_that_keep_their_background_cells_give_the_same_values_with_several_designs() -> None:
+    rng = np.random.default_rng(9)
+    data = rng.normal(size=(40, 7))
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.tanh(x[:, :3]).sum(axis=1) * x[:, 6])
+
+    coalitions = kernel_shap.coalitions(7, 60, rng, designs=3)
+    weights = np.full(6, 1 / 6)
+    args = (data[:9], data[10:16], weights, coalitions.masks, predict, np.arange(7))
+    values = {memory: np.concatenate([v for _, v in kernel_shap.coalition_values(*args, memory)])
+              for memory in (1 << 30, 60 * 6 * 7 * 8 + 64, 400)}
+    reference = values[1 << 30]
+    for got in values.values():
+        np.testing.assert_array_equal(got, reference)
 
 
 def test_rows_stream_when_a_row_needs_several_blocks() -> None:
