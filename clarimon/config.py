@@ -57,6 +57,7 @@ class Settings:
     access_keys: dict[str, str] = field(default_factory=dict)  # anonymous mode: key id -> account, not verified
     credentials: dict[str, Credential] = field(default_factory=dict)  # key id -> secret, account: signatures verified
     regions: tuple[str, ...] = field(default_factory=default_regions)
+    bucket_owners: dict[str, str] = field(default_factory=dict)  # bucket -> account; others: the first to use one
     allow_anonymous: bool = False  # serve unsigned callers on a non-loopback address without credentials
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
     log_level: str = "info"
@@ -102,6 +103,15 @@ def parse_access_keys(text: str) -> dict[str, str]:
         if not ACCOUNT_ID.fullmatch(account):
             raise ValueError(f"access key map: account of {key!r} must be 12 digits, got {account!r}")
     return keys
+
+
+def parse_bucket_owners(text: str) -> dict[str, str]:
+    """The `BUCKET=ACCOUNT,...` bucket owners; ValueError when an account is not 12 digits."""
+    owners = parse_pairs(text, "bucket owners")
+    for bucket, account in owners.items():
+        if not ACCOUNT_ID.fullmatch(account):
+            raise ValueError(f"bucket owners: account of {bucket!r} must be 12 digits, got {account!r}")
+    return owners
 
 
 def parse_quotas(text: str) -> dict[str, int]:

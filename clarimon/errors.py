@@ -46,6 +46,12 @@ class ResourceLimitExceeded(ServiceError):
     code = "ResourceLimitExceeded"
 
 
+class AccessDeniedException(ServiceError):
+    """A request naming an object location (an s3:// bucket) of another account; SageMaker's common error."""
+
+    code = "AccessDeniedException"
+
+
 class SerializationException(ServiceError):
     """The request body is not the JSON object the protocol carries."""
 

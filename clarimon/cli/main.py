@@ -18,6 +18,7 @@ from clarimon.config import (
     default_home,
     is_loopback,
     parse_access_keys,
+    parse_bucket_owners,
     parse_quotas,
     parse_regions,
     read_credentials,
@@ -133,6 +134,9 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                             "commercial AWS regions botocore lists for SageMaker)")
     serve.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"),
                        help="an S3-compatible server for s3:// URIs instead of <home>/s3 (CLARIMON_S3_ENDPOINT_URL)")
+    serve.add_argument("--bucket-owners", default=_env("BUCKET_OWNERS", ""),
+                       help="buckets and the accounts they belong to BUCKET=ACCOUNT,...; other buckets belong to the "
+                            "first account that uses them (CLARIMON_BUCKET_OWNERS)")
     serve.add_argument("--capture-flush-seconds", type=float,
                        default=float(_env("CAPTURE_FLUSH_SECONDS", "2") or 2),
                        help="how often captured traffic is written out (CLARIMON_CAPTURE_FLUSH_SECONDS; default 2)")
@@ -260,6 +264,7 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         allow_anonymous=args.allow_anonymous,
         regions=regions,
         quotas=parse_quotas(args.quota),
+        bucket_owners=parse_bucket_owners(args.bucket_owners),
         s3_endpoint_url=args.s3_endpoint_url,
         capture_flush_seconds=args.capture_flush_seconds,
         job_workers=_at_least(args.job_workers, 1, "--job-workers"),

@@ -19,7 +19,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from sklearn.linear_model import LogisticRegression
 
-from tests.documents import full_definition, minimal_definition
+from tests.documents import ROLE, SKLEARN_IMAGE, full_definition, minimal_definition
 from tests.e2e.test_endpoints import X, csv, deploy_sklearn, fitted, wait_for  # noqa: F401 (fixture)
 from tests.e2e.test_job_definitions import error_of
 from tests.servers import Server
@@ -86,6 +86,12 @@ def test_boto3_with_real_credentials_works_and_accounts_stay_apart(signed_server
         "ResourceNotFound")
     assert error_of(bob.list_tags, ResourceArn=arn)[0] == "ValidationException"
     assert bob.list_model_explainability_job_definitions()["JobDefinitionSummaries"] == []
+    # Nor are her buckets: a model of his with its archive in her bucket is refused when he creates it.
+    code, message, status = error_of(bob.create_model, ModelName="stolen", ExecutionRoleArn=ROLE,
+                                     PrimaryContainer={"Image": SKLEARN_IMAGE,
+                                                       "ModelDataUrl": "s3://bucket/models/mine/model.tar.gz"})
+    assert (code, status) == ("AccessDeniedException", 400) and "111111111111" not in message
+    assert error_of(bob.describe_model, ModelName="stolen")[0] == "ValidationException"  # nothing stored
     # Bob naming Alice's key without her secret (today's attack: a zero signature) is refused, and changes nothing.
     forged = signed_server.client(region, access_key="AKIDALICE", secret="bob-secret")
     assert error_of(forged.delete_model_explainability_job_definition, JobDefinitionName="mine") == (
