@@ -114,9 +114,9 @@ class App:
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target or "-"
         status = 200
         try:
-            context, signed = self._identify(request)
+            caller, signed = self.identities.before_body(request.received)
             body = await _read_body(receive, MAX_BODY_BYTES, self.services.settings.body_seconds)
-            self.identities.after_body(request.received, signed, body)
+            context = self._verified(request, caller, signed, body)
             handler = self.operations.get(operation) if target.startswith(TARGET_PREFIX) else None
             if handler is None:
                 raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
@@ -141,12 +141,12 @@ class App:
                             headers.get("x-amz-date"))
         return _Request(headers, received)
 
-    def _identify(self, request: _Request) -> tuple[Context, Signed | None]:
-        """The context of the request's caller, from its headers (SignatureError if it has none), and what is left
-        to verify once the body is in."""
-        caller, signed = self.identities.before_body(request.received)
+    def _verified(self, request: _Request, caller: Caller, signed: Signed | None, body: bytes) -> Context:
+        """The caller's context once the signature covers the body too (SignatureError if not); only then does the
+        request's log line name the caller."""
+        self.identities.after_body(request.received, signed, body)
         request.caller = caller
-        return Context(caller.account, caller.region, self.services), signed
+        return Context(caller.account, caller.region, self.services)
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         request = self._request(scope)
@@ -154,10 +154,9 @@ class App:
         failure: ServiceError | None = None
         settings = self.services.settings
         try:
-            context, signed = self._identify(request)
-            caller = request.caller
+            caller, signed = self.identities.before_body(request.received)
             body = await _read_body(receive, invocations.PAYLOAD_LIMIT + 1, settings.body_seconds)
-            self.identities.after_body(request.received, signed, body)
+            context = self._verified(request, caller, signed, body)
             problem = validation.string_errors(_ENDPOINT_NAME, name, "endpointName")
             if problem is not None:  # checked before any lookup: a name such as "\x00" is no key of the database
                 raise InvocationValidationError(problem)
