@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import configparser
+import functools
+import ipaddress
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +24,26 @@ DEFAULT_QUOTAS: dict[str, int] = {
 }
 
 
+@functools.cache
+def default_regions() -> tuple[str, ...]:
+    """The regions served by default: those botocore's endpoint data lists for SageMaker in the commercial `aws`
+    partition (not China, GovCloud or the isolated partitions), sorted."""
+    import botocore.session
+
+    return tuple(sorted(botocore.session.get_session().get_available_regions("sagemaker", "aws")))
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What an access key id stands for: its secret and its account."""
+
+    secret: str
+    account: str
+
+    def __repr__(self) -> str:  # a Settings in a log line or a traceback never shows a secret
+        return f"Credential(account={self.account!r})"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a server process is configured with."""
@@ -30,7 +54,11 @@ class Settings:
     port: int = 8080
     account: str = "000000000000"
     region: str = "us-east-1"
-    access_keys: dict[str, str] = field(default_factory=dict)
+    access_keys: dict[str, str] = field(default_factory=dict)  # anonymous mode: key id -> account, not verified
+    credentials: dict[str, Credential] = field(default_factory=dict)  # key id -> secret, account: signatures verified
+    regions: tuple[str, ...] = field(default_factory=default_regions)
+    bucket_owners: dict[str, str] = field(default_factory=dict)  # bucket -> account; others: the first to use one
+    allow_anonymous: bool = False  # serve unsigned callers on a non-loopback address without credentials
     quotas: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_QUOTAS))
     log_level: str = "info"
     s3_endpoint_url: str | None = None
@@ -77,6 +105,15 @@ def parse_access_keys(text: str) -> dict[str, str]:
     return keys
 
 
+def parse_bucket_owners(text: str) -> dict[str, str]:
+    """The `BUCKET=ACCOUNT,...` bucket owners; ValueError when an account is not 12 digits."""
+    owners = parse_pairs(text, "bucket owners")
+    for bucket, account in owners.items():
+        if not ACCOUNT_ID.fullmatch(account):
+            raise ValueError(f"bucket owners: account of {bucket!r} must be 12 digits, got {account!r}")
+    return owners
+
+
 def parse_quotas(text: str) -> dict[str, int]:
     """The default quotas, overridden by `KIND=COUNT,...`; ValueError for an unknown kind or a bad count."""
     quotas = dict(DEFAULT_QUOTAS)
@@ -87,3 +124,81 @@ def parse_quotas(text: str) -> dict[str, int]:
             raise ValueError(f"quota: {kind} must be a whole number, got {value!r}")
         quotas[kind] = int(value)
     return quotas
+
+
+def parse_regions(text: str) -> tuple[str, ...]:
+    """`--regions`: comma-separated region names, or patterns with `*` (`test-*`); ValueError when empty or
+    malformed."""
+    names = tuple(filter(None, (part.strip() for part in text.split(","))))
+    if not names:
+        raise ValueError("--regions: at least one region is needed")
+    for name in names:
+        if not REGION.fullmatch(name):
+            raise ValueError(f"--regions: {name!r} is not a region name (lower-case letters, digits, '-', '*')")
+    return names
+
+
+REGION = regex.compile(r"[a-z0-9*][a-z0-9*-]{0,62}")
+
+
+def read_credentials(value: str) -> dict[str, Credential]:
+    """`--credentials`: a file, or (from `CLARIMON_CREDENTIALS`) the JSON itself when it starts with `{`.
+
+    JSON: `{"<key id>": {"secret": "...", "account": "111111111111"}, ...}`. INI (any other file):
+    a section per key id with `secret` and `account`. ValueError naming what is wrong (never a secret).
+    """
+    if value.lstrip().startswith("{"):
+        return parse_credentials(value, "CLARIMON_CREDENTIALS")
+    path = Path(value)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ValueError(f"--credentials: cannot read {path}: {error.strerror}") from None
+    return parse_credentials(text, str(path))
+
+
+def parse_credentials(text: str, source: str) -> dict[str, Credential]:
+    """The credentials in `text` (JSON when it starts with `{`, else INI); ValueError naming `source`."""
+    entries: dict[str, dict[str, object]] = {}
+    if text.lstrip().startswith("{"):
+        try:
+            loaded = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"credentials in {source}: not valid JSON ({error.msg}, line {error.lineno})") from None
+        if not isinstance(loaded, dict) or not all(isinstance(v, dict) for v in loaded.values()):
+            raise ValueError(f'credentials in {source}: expected {{"<key id>": {{"secret": ..., "account": ...}}}}')
+        entries = loaded
+    else:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read_string(text, source)
+        except configparser.Error as error:
+            raise ValueError(f"credentials in {source}: not an INI file ({type(error).__name__})") from None
+        entries = {section: dict(parser[section]) for section in parser.sections()}
+    credentials: dict[str, Credential] = {}
+    for key, entry in entries.items():
+        secret, account = entry.get("secret"), entry.get("account")
+        if not ACCESS_KEY.fullmatch(key):
+            raise ValueError(f"credentials in {source}: {key!r} is not an access key id (4-128 letters and digits)")
+        if not isinstance(secret, str) or not secret:
+            raise ValueError(f"credentials in {source}: {key} has no secret")
+        if not isinstance(account, str) or not ACCOUNT_ID.fullmatch(account):
+            raise ValueError(f"credentials in {source}: account of {key} must be 12 digits")
+        credentials[key] = Credential(secret, account)
+    if not credentials:
+        raise ValueError(f"credentials in {source}: no access key")
+    return credentials
+
+
+# IAM's AccessKeyId: 16 to 128 word characters (the test keys AKIDALICE... are shorter: clarimon takes 4 up).
+ACCESS_KEY = regex.compile(r"\w{4,128}")
+
+
+def is_loopback(host: str) -> bool:
+    """True for a loopback address (127.0.0.0/8, ::1) or `localhost`: only this machine can connect."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -46,6 +46,12 @@ class ResourceLimitExceeded(ServiceError):
     code = "ResourceLimitExceeded"
 
 
+class AccessDeniedException(ServiceError):
+    """A request naming an object location (an s3:// bucket) of another account; SageMaker's common error."""
+
+    code = "AccessDeniedException"
+
+
 class SerializationException(ServiceError):
     """The request body is not the JSON object the protocol carries."""
 
@@ -108,3 +114,41 @@ class ServiceUnavailable(ServiceError):
 
     code = "ServiceUnavailable"
     status = 503
+
+
+# Signature Version 4 errors, as AWS's JSON services answer them. The statuses follow the "Common Errors" page
+# of the JSON services (AWS Signer, Personalize: IncompleteSignature 403, MissingAuthenticationToken 403); the
+# older query services list IncompleteSignature as 400, which botocore does not care about (it reads the code).
+
+
+class SignatureError(ServiceError):
+    """A request whose caller cannot be established: it changes nothing and is answered in its route's protocol."""
+
+    status = 403
+
+
+class MissingAuthenticationTokenException(SignatureError):
+    """A request without an `Authorization` header where signatures are required."""
+
+    code = "MissingAuthenticationTokenException"
+
+
+class UnrecognizedClientException(SignatureError):
+    """A request signed with an access key id the server does not know."""
+
+    code = "UnrecognizedClientException"
+    status = 403
+
+
+class InvalidSignatureException(SignatureError):
+    """A signature that does not match, has expired, or is scoped to another date, region or service."""
+
+    code = "InvalidSignatureException"
+    status = 403
+
+
+class IncompleteSignatureException(SignatureError):
+    """An `Authorization` header that is not a complete AWS4-HMAC-SHA256 header."""
+
+    code = "IncompleteSignatureException"
+    status = 403

@@ -20,7 +20,11 @@ from typing import Any, TypeVar
 import boto3
 import botocore.config
 
+from clarimon.config import default_regions
+
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# The regions a test server serves: AWS's, and the `test-<hex>` regions tests keep apart in on a shared server.
+TEST_REGIONS = ",".join((*default_regions(), "test-*"))
 
 T = TypeVar("T")
 
@@ -91,9 +95,10 @@ class Server:
         self.port = free_port()
         log = open(self.log_path, "ab")
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLARIMON_")}
+        regions = [] if "--regions" in self.extra_args else ["--regions", TEST_REGIONS]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "clarimon", "serve", "--home", str(self.home), "--port", str(self.port),
-             "--database-url", self.database_url, *self.extra_args],
+             "--database-url", self.database_url, *regions, *self.extra_args],
             stdout=log, stderr=subprocess.STDOUT, env=env,
         )
         log.close()
@@ -145,15 +150,15 @@ class Server:
             return error.code, json.loads(error.read())
 
     def client(self, region: str = "us-east-1", access_key: str = "AKIDTEST", validate: bool = True,
-               retries: int = 0) -> Any:
+               retries: int = 0, secret: str = "secret", service: str = "sagemaker") -> Any:
         """A boto3 SageMaker client for this server; `validate=False` sends what botocore would refuse."""
         config = botocore.config.Config(
             parameter_validation=validate, retries={"max_attempts": retries, "mode": "standard"},
             connect_timeout=5, read_timeout=30,
         )
         return boto3.client(
-            "sagemaker", endpoint_url=self.url, region_name=region, aws_access_key_id=access_key,
-            aws_secret_access_key="secret", config=config,
+            service, endpoint_url=self.url, region_name=region, aws_access_key_id=access_key,
+            aws_secret_access_key=secret, config=config,
         )
 
 

@@ -1,4 +1,5 @@
-"""The ASGI application: SageMaker's AWS JSON 1.1 protocol on `POST /`, a health check on `GET /ping`.
+"""The ASGI application: SageMaker's AWS JSON 1.1 protocol on `POST /`, sagemaker-runtime's InvokeEndpoint on
+`POST /endpoints/<name>/invocations` (both signed: `identity`), a health check on `GET /ping` (open).
 
 Operations run on a thread pool (they block on the database); the event loop only parses and routes.
 """
@@ -19,7 +20,7 @@ import regex
 
 from clarimon.api import service_model, validation, wire
 from clarimon.api.gates import Crowded, Gates
-from clarimon.api.identity import Caller, identify
+from clarimon.api.identity import Caller, Identities, Received, Regions, Signed
 from clarimon.control import invocations
 from clarimon.control.context import Context, Operation, Services
 from clarimon.errors import (
@@ -31,6 +32,7 @@ from clarimon.errors import (
     RequestTimeout,
     SerializationException,
     ServiceError,
+    SignatureError,
     UnknownOperationException,
     ValidationException,
 )
@@ -72,6 +74,9 @@ class App:
         # never holds a thread an operation needs.
         self.invocations = ThreadPoolExecutor(max_workers=INVOCATION_THREADS, thread_name_prefix="clarimon-invoke")
         self.gates = Gates(settings.invocations_per_endpoint)
+        self.identities = Identities(
+            credentials=settings.credentials, regions=Regions(settings.regions), default_account=settings.account,
+            default_region=settings.region, access_keys=settings.access_keys)
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
 
@@ -109,13 +114,15 @@ class App:
         operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target or "-"
         status = 200
         try:
+            caller, signed = self.identities.before_body(request.received)
             body = await _read_body(receive, MAX_BODY_BYTES, self.services.settings.body_seconds)
+            context = self._verified(request, caller, signed, body)
             handler = self.operations.get(operation) if target.startswith(TARGET_PREFIX) else None
             if handler is None:
                 raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
             parsed = _parse(body)
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.executor, self._run, operation, handler, request.context, parsed)
+            result = await loop.run_in_executor(self.executor, self._run, operation, handler, context, parsed)
             payload = orjson.dumps(result)
         except ServiceError as error:
             status, payload = error.status, _rendered(error)
@@ -129,31 +136,39 @@ class App:
 
     def _request(self, scope: Scope) -> _Request:
         headers = _headers(scope)
-        settings = self.services.settings
-        caller = identify(headers.get("authorization"), default_region=settings.region,
-                          default_account=settings.account, accounts=settings.access_keys)
-        return _Request(headers, caller, Context(caller.account, caller.region, self.services))
+        received = Received(scope["method"], scope.get("raw_path") or scope["path"].encode(),
+                            scope.get("query_string", b""), scope["headers"], headers.get("authorization"),
+                            headers.get("x-amz-date"))
+        return _Request(headers, received)
+
+    def _verified(self, request: _Request, caller: Caller, signed: Signed | None, body: bytes) -> Context:
+        """The caller's context once the signature covers the body too (SignatureError if not); only then does the
+        request's log line name the caller."""
+        self.identities.after_body(request.received, signed, body)
+        request.caller = caller
+        return Context(caller.account, caller.region, self.services)
 
     async def _invoke(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
         request = self._request(scope)
         extra: list[tuple[bytes, bytes]] = []
         failure: ServiceError | None = None
         settings = self.services.settings
-        caller = request.caller
         try:
+            caller, signed = self.identities.before_body(request.received)
             body = await _read_body(receive, invocations.PAYLOAD_LIMIT + 1, settings.body_seconds)
+            context = self._verified(request, caller, signed, body)
             problem = validation.string_errors(_ENDPOINT_NAME, name, "endpointName")
             if problem is not None:  # checked before any lookup: a name such as "\x00" is no key of the database
                 raise InvocationValidationError(problem)
             loop = asyncio.get_running_loop()
             async with self.gates.enter(f"{caller.account}/{caller.region}/{name}", settings.invoke_timeout_seconds):
-                answer = await loop.run_in_executor(self.invocations, invocations.invoke, request.context, name, body,
+                answer = await loop.run_in_executor(self.invocations, invocations.invoke, context, name, body,
                                                     request.headers)
             status, payload, kind = 200, answer.body, answer.content_type
             extra.append((b"x-amzn-invoked-production-variant", answer.variant.encode()))
             if answer.custom_attributes:
                 extra.append((b"x-amzn-sagemaker-custom-attributes", answer.custom_attributes.encode()))
-        except InvocationError as error:
+        except (InvocationError, SignatureError) as error:  # the runtime answers these in its own protocol
             failure = error
         except Crowded:
             failure = EndpointUnavailable(
@@ -183,8 +198,8 @@ class _Request:
     """One HTTP request's identity: its headers, caller and operation context, its id and when it came."""
 
     headers: dict[str, str]
-    caller: Caller
-    context: Context
+    received: Received
+    caller: Caller = field(default_factory=lambda: Caller("-", "-"))  # until identified
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.perf_counter)
 

@@ -1,6 +1,7 @@
 """`clarimon demo`: the whole product in a minute, on embedded defaults, through the SageMaker API.
 
-It starts `clarimon serve` on a free loopback port with a new home folder (SQLite, a local folder for s3://),
+It starts `clarimon serve` on a free loopback port with a new home folder (SQLite, a local folder for s3://) and a
+credentials file of its own there (signatures verified, as a real deployment should run),
 trains a classifier on a dataset scikit-learn ships, deploys it with data capture, baselines it with a Clarify
 processing job, schedules hourly explainability monitoring, sends normal traffic, then traffic whose strongest
 features are stuck, and prints what the two executions found. The server reads its time from a clock file that
@@ -10,6 +11,9 @@ the demo moves forward, so that two hourly runs happen in seconds. The home fold
 from __future__ import annotations
 
 import datetime
+import json
+import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -38,6 +42,7 @@ REGION = "us-east-1"
 ROLE = "arn:aws:iam::000000000000:role/clarimon-demo"
 SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 CLARIFY_IMAGE = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
+ACCESS_KEY = "AKIDCLARIMONDEMO"
 FEATURES = 10  # the first ten of the dataset's thirty ("mean radius" ... "mean fractal dimension")
 ENTRY_POINT = """import os
 
@@ -76,8 +81,9 @@ def run(home: Path | None) -> int:
     finally:
         server.stop()
     print(f"\nDone in {time.monotonic() - started:.0f} s. Everything stays in {home}: serve it again with\n"
-          f"  clarimon serve --home {home}\nand list what the demo made with boto3 (endpoint_url "
-          "http://127.0.0.1:8080), e.g. list_monitoring_executions().")
+          f"  clarimon serve --home {home} --credentials {server.credentials}\nand list what the demo made with boto3 "
+          f"(endpoint_url http://127.0.0.1:8080, the key {ACCESS_KEY} and its secret in that file), e.g. "
+          "list_monitoring_executions().")
     return 0
 
 
@@ -87,6 +93,8 @@ class _Server:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.clock = home / "clock"
+        self.credentials = home / "credentials.json"
+        self.secret = secrets.token_urlsafe(24)
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -98,10 +106,14 @@ class _Server:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
+        descriptor = os.open(self.credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({ACCESS_KEY: {"secret": self.secret, "account": "000000000000"}}, file)
         log = open(self.home / "server.log", "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "clarimon", "serve", "--home", str(self.home), "--port", str(self.port),
-             "--clock-file", str(self.clock), "--scheduler-seconds", "0.5", "--capture-flush-seconds", "0.5"],
+             "--credentials", str(self.credentials), "--clock-file", str(self.clock), "--scheduler-seconds", "0.5",
+             "--capture-flush-seconds", "0.5"],
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + 60
@@ -120,8 +132,9 @@ class _Server:
         set_file_time(self.clock, iso(moment))
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION, aws_access_key_id="demo",
-                            aws_secret_access_key="demo", config=botocore.config.Config(retries={"max_attempts": 2}))
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                            aws_secret_access_key=self.secret,
+                            config=botocore.config.Config(retries={"max_attempts": 2}))
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -11,7 +11,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from clarimon.config import ACCOUNT_ID, Settings, default_home, parse_access_keys, parse_quotas, sqlite_url
+from clarimon.api.identity import Regions
+from clarimon.config import (
+    ACCOUNT_ID,
+    Settings,
+    default_home,
+    is_loopback,
+    parse_access_keys,
+    parse_bucket_owners,
+    parse_quotas,
+    parse_regions,
+    read_credentials,
+    sqlite_url,
+)
 from clarimon.store import Store
 
 
@@ -108,9 +120,23 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--region", default=_env("REGION", "us-east-1"),
                        help="region of unsigned requests (CLARIMON_REGION; default us-east-1)")
     serve.add_argument("--access-keys", default=_env("ACCESS_KEYS", ""),
-                       help="access key to account map KEY=ACCOUNT,... (CLARIMON_ACCESS_KEYS)")
+                       help="anonymous mode only: access key to account map KEY=ACCOUNT,..., not verified "
+                            "(CLARIMON_ACCESS_KEYS)")
+    serve.add_argument("--credentials", default=_env("CREDENTIALS"),
+                       help="a JSON or INI file of access key id -> secret and account: every request's signature is "
+                            "verified (CLARIMON_CREDENTIALS: the file, or the JSON itself)")
+    serve.add_argument("--allow-anonymous", action="store_true",
+                       default=(_env("ALLOW_ANONYMOUS", "") or "").lower() in ("1", "true", "yes"),
+                       help="serve unsigned callers on a non-loopback address without --credentials "
+                            "(CLARIMON_ALLOW_ANONYMOUS=1)")
+    serve.add_argument("--regions", default=_env("REGIONS"),
+                       help="regions served, comma-separated, `*` patterns allowed (CLARIMON_REGIONS; default: the "
+                            "commercial AWS regions botocore lists for SageMaker)")
     serve.add_argument("--s3-endpoint-url", default=_env("S3_ENDPOINT_URL"),
                        help="an S3-compatible server for s3:// URIs instead of <home>/s3 (CLARIMON_S3_ENDPOINT_URL)")
+    serve.add_argument("--bucket-owners", default=_env("BUCKET_OWNERS", ""),
+                       help="buckets and the accounts they belong to BUCKET=ACCOUNT,...; other buckets belong to the "
+                            "first account that uses them (CLARIMON_BUCKET_OWNERS)")
     serve.add_argument("--capture-flush-seconds", type=float,
                        default=float(_env("CAPTURE_FLUSH_SECONDS", "2") or 2),
                        help="how often captured traffic is written out (CLARIMON_CAPTURE_FLUSH_SECONDS; default 2)")
@@ -217,6 +243,16 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         return settings
     if not ACCOUNT_ID.fullmatch(args.account):
         raise ValueError(f"--account must be 12 digits, got {args.account!r}")
+    credentials = read_credentials(args.credentials) if args.credentials else {}
+    if credentials and args.access_keys:
+        raise ValueError("--access-keys maps unverified key ids to accounts: with --credentials, the accounts come "
+                         "from the credentials file")
+    if not credentials and not args.allow_anonymous and not is_loopback(args.host):
+        raise ValueError(f"--host {args.host} is reachable from other machines: give --credentials (signatures "
+                         "verified), or --allow-anonymous to serve unsigned callers there on purpose")
+    regions = parse_regions(args.regions) if args.regions else settings.regions
+    if args.region not in Regions(regions):
+        raise ValueError(f"--region {args.region} (of unsigned requests) is not among the regions served (--regions)")
     return dataclasses.replace(
         settings,
         host=args.host,
@@ -224,7 +260,11 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         account=args.account,
         region=args.region,
         access_keys=parse_access_keys(args.access_keys),
+        credentials=credentials,
+        allow_anonymous=args.allow_anonymous,
+        regions=regions,
         quotas=parse_quotas(args.quota),
+        bucket_owners=parse_bucket_owners(args.bucket_owners),
         s3_endpoint_url=args.s3_endpoint_url,
         capture_flush_seconds=args.capture_flush_seconds,
         job_workers=_at_least(args.job_workers, 1, "--job-workers"),

@@ -43,6 +43,13 @@ def serve(settings: Settings, store: Store) -> None:
         http=guarded_protocol(settings.header_seconds, settings.max_connections),
         limit_concurrency=settings.max_connections,
     )
+    if settings.credentials:
+        log.info("authentication: Signature Version 4 verified on every route, access keys=%d accounts=%d",
+                 len(settings.credentials), len({c.account for c in settings.credentials.values()}))
+    else:
+        log.warning("!!! authentication: NONE (anonymous mode): signatures are not verified, any caller reaching "
+                    "host=%s is any account; give --credentials to verify them !!!", settings.host)
+    log.info("regions served: %s", ",".join(settings.regions))
     log.info(
         "serving host=%s port=%d home=%s database=%s", settings.host, settings.port, settings.home,
         store.engine.url.render_as_string(hide_password=True),

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from clarimon.control import arns, listing, quotas, tagging
+from clarimon.control import arns, buckets, listing, quotas, tagging
 from clarimon.control.context import Context, Request, Response
 from clarimon.errors import ServiceError
 from clarimon.store import resources
@@ -53,7 +53,8 @@ class Family:
     on_delete: OnDelete | None = None
 
     def create(self, ctx: Context, request: Request) -> Response:
-        """Create: the checks, the quota, the stored document and its columns, then `after_create`."""
+        """Create: the checks, the quota, the buckets of its URIs, the stored document and its columns, then
+        `after_create`."""
         for check in self.checks:
             check(ctx, request)
         tags = tagging.creation_tags(request)
@@ -65,6 +66,7 @@ class Family:
         columns = {"endpoint_name": self.endpoint_of(request), **(self.columns(ctx, request) if self.columns else {})}
         with ctx.store.transaction(conflict=self.taken(name, arn)) as conn:
             quotas.reserve(ctx, conn, self.kind)
+            buckets.check(ctx, conn, request)  # every s3:// URI in the caller's buckets; claims roll back with the rest
             resources.insert(conn, kind=self.kind, account=ctx.account, region=ctx.region, name=name, arn=arn,
                              now=now, document=document, tags=tags, status=status, **columns)
         if self.after_create is not None:

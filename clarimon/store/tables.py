@@ -63,6 +63,15 @@ leases = sa.Table(
     sa.Column("heartbeat", sa.Float(precision=53), nullable=False),
 )
 
+# The account an s3:// bucket belongs to: claimed by the first account that uses it in a create.
+buckets = sa.Table(
+    "buckets",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("claimed_time", sa.Float(precision=53), nullable=False),
+)
+
 settings = sa.Table(
     "settings",
     metadata,

@@ -16,7 +16,7 @@ def test_db_upgrade_creates_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'home' / 'clarimon.db'}")
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     engine.dispose()
 
 
@@ -25,6 +25,11 @@ def test_bad_options_are_refused_clearly(tmp_path: Path) -> None:
         (("serve", "--account", "12"), "--account must be 12 digits"),
         (("serve", "--access-keys", "AKID"), "expected KEY=VALUE"),
         (("serve", "--quota", "widgets=3"), "unknown resource kind"),
+        (("serve", "--host", "0.0.0.0"), "give --credentials"),
+        (("serve", "--credentials", str(tmp_path / "absent.json")), "cannot read"),
+        (("serve", "--credentials", '{"AKIDALICE": {"secret": "s", "account": "111111111111"}}',
+          "--access-keys", "A=111111111111"), "--access-keys maps unverified key ids"),
+        (("serve", "--regions", "eu-west-1"), "--region us-east-1 (of unsigned requests) is not among"),
     ]:
         result = run(*args, "--home", str(tmp_path))
         assert result.returncode == 2
@@ -35,3 +40,16 @@ def test_no_command_prints_help() -> None:
     result = run()
     assert result.returncode == 2
     assert "serve" in result.stdout
+
+
+def test_anonymous_mode_off_loopback_needs_saying_so(tmp_path: Path) -> None:
+    from clarimon.cli.main import _parser, _settings  # settings only: nothing binds the address
+
+    settings = _settings(_parser().parse_args(["serve", "--home", str(tmp_path), "--host", "0.0.0.0",
+                                               "--allow-anonymous"]))
+    assert settings.allow_anonymous and not settings.credentials
+    settings = _settings(_parser().parse_args(
+        ["serve", "--home", str(tmp_path), "--host", "0.0.0.0", "--regions", "eu-west-1,test-*", "--region",
+         "eu-west-1", "--credentials", '{"AKIDALICE": {"secret": "s", "account": "111111111111"}}']))
+    assert settings.credentials["AKIDALICE"].account == "111111111111"
+    assert settings.regions == ("eu-west-1", "test-*")

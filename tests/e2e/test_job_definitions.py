@@ -175,8 +175,14 @@ def test_regions_and_accounts_never_see_each_other(make_server: Any, region: str
         assert error_of(other.add_tags, ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}])[0] == (
             "ValidationException"
         )
-        # The same name is free in another account or region.
-        other.create_model_explainability_job_definition(**minimal_definition("private"))
+        # The same name is free in another account or region; a bucket is its account's, in every region.
+        if other is bob:
+            assert error_of(bob.create_model_explainability_job_definition, **minimal_definition("private"))[0] == (
+                "AccessDeniedException")
+            bobs = json.loads(json.dumps(minimal_definition("private")).replace("s3://bucket/", "s3://bobs-bucket/"))
+            bob.create_model_explainability_job_definition(**bobs)
+        else:
+            other.create_model_explainability_job_definition(**minimal_definition("private"))
     assert len(alice.list_model_explainability_job_definitions()["JobDefinitionSummaries"]) == 1
 
 

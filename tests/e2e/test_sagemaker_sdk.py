@@ -35,7 +35,10 @@ def sdk(make_server: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> It
         monkeypatch.setenv(key, value)
     with moto_server() as s3_url:
         monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_url)
-        server, clock = serve(make_server, tmp_path, "--s3-endpoint-url", s3_url)
+        # Signatures verified, as a deployment runs: the SDK signs with the same key and secret as against AWS.
+        secrets = tmp_path / "credentials.ini"
+        secrets.write_text("[testing]\nsecret = testing\naccount = 000000000000\n")
+        server, clock = serve(make_server, tmp_path, "--s3-endpoint-url", s3_url, "--credentials", str(secrets))
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", server.url)
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", server.url)
         clock.set("")  # the system clock: the SDK's NOW schedule analyses the hour before it was created
@@ -82,7 +85,7 @@ def test_model_explainability_monitor_flow(sdk: tuple[Server, Any], tmp_path: Pa
                  data_capture_config=DataCaptureConfig(enable_capture=True, sampling_percentage=100,
                                                        destination_s3_uri="s3://bucket/capture",
                                                        sagemaker_session=session))
-    assert wait_for(server.client(), "churn")["EndpointStatus"] == "InService"
+    assert wait_for(server.client(access_key="testing", secret="testing"), "churn")["EndpointStatus"] == "InService"
     predictor = Predictor("churn", sagemaker_session=session, serializer=CSVSerializer())
     for row in X[100:140]:
         predictor.predict(row.tolist())
@@ -152,7 +155,7 @@ def test_the_readmes_sdk_example_runs(sdk: tuple[Server, Any], tmp_path: Path) -
     model = LogisticRegression().fit(features, (features @ [1.0, -2.0, 0.5] > 0).astype(int))
     upload_model(session, tmp_path, model)
     exec(compile(example, "README.md", "exec"), {})  # the README's code, run as a user would
-    client = server.client()
+    client = server.client(access_key="testing", secret="testing")
     assert client.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "InService"
     baselines = client.list_processing_jobs(StatusEquals="Completed")["ProcessingJobSummaries"]
     assert len(baselines) == 1
