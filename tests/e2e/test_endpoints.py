@@ -228,9 +228,29 @@ def test_weights_shift_traffic_between_variants(make_server: Any, region: str, t
     chosen = {invoke(EndpointName="ab", Body=csv(X[:1]), ContentType="text/csv")["InvokedProductionVariant"]
               for _ in range(10)}
     assert chosen == {"B"}
+
+    # The weights hold across a restart (the endpoint is deployed again with them, not with the config's).
+    server.restart()
+    client = server.client(region)
+    described = wait_for(client, "ab")
+    assert {v["VariantName"]: v["CurrentWeight"] for v in described["ProductionVariants"]} == {"A": 0.0, "B": 1.0}
+    invoke = runtime(server, region).invoke_endpoint
+    chosen = {eventually(lambda: _answered(invoke, "ab"), 60, lambda: "ab never answered after the restart")
+              for _ in range(10)}
+    assert chosen == {"B"}
     code, message, _ = error_of(client.update_endpoint_weights_and_capacities, EndpointName="missing",
                                 DesiredWeightsAndCapacities=[{"VariantName": "A", "DesiredWeight": 1.0}])
     assert (code, "Could not find endpoint" in message) == ("ValidationException", True)
+
+
+def _answered(invoke: Any, name: str) -> str | None:
+    """The variant that answered, or None while the endpoint's workers are still loading."""
+    try:
+        return str(invoke(EndpointName=name, Body=csv(X[:1]), ContentType="text/csv")["InvokedProductionVariant"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ServiceUnavailable":
+            raise
+        return None
 
 
 def test_unsupported_image_fails_with_its_reason(make_server: Any, region: str) -> None:
