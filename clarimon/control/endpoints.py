@@ -163,6 +163,8 @@ def recover(services: Services) -> None:
             log.exception("endpoint deletion not finished arn=%s", endpoint.arn)
     for endpoint in live:
         log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
+        if endpoint.status in SERVING:  # InService already: its requests wait for its workers (bounded)
+            services.host.expect(endpoint.arn)
         # the weights it served (or was moving to) by UpdateEndpointWeightsAndCapacities hold across a restart
         weights = {v["VariantName"]: float(v["DesiredWeight"])
                    for v in endpoint.document.get("ProductionVariants") or [] if "DesiredWeight" in v}
@@ -184,6 +186,14 @@ def _deploy_later(services: Services, account: str, region: str, arn: str, confi
 
 def _deploy(services: Services, account: str, region: str, arn: str, config_name: str,
             keep_serving: bool, weights: dict[str, float]) -> None:
+    try:
+        _deploy_config(services, account, region, arn, config_name, keep_serving, weights)
+    finally:  # served, failed or deleted: no request waits for this deployment any longer
+        services.host.abandon(arn)
+
+
+def _deploy_config(services: Services, account: str, region: str, arn: str, config_name: str,
+                   keep_serving: bool, weights: dict[str, float]) -> None:
     ctx = Context(account, region, services)
     try:
         config = endpoint_configs.FAMILY.get(ctx, config_name)
