@@ -93,6 +93,10 @@ def update_weights(ctx: Context, request: Request) -> Response:
                                       f'"{resource.arn}".')
     if len(set(names)) != len(names):
         raise ValidationException("Each variant may appear once in DesiredWeightsAndCapacities.")
+    for asked in desired:  # refused rather than ignored: clarimon hosts no serverless variants
+        if asked.get("ServerlessUpdateConfig") is not None:
+            raise ValidationException(f"Variant {asked['VariantName']} is not a serverless variant: clarimon "
+                                      "cannot apply a ServerlessUpdateConfig to it.")
     summaries = []
     for name, variant in variants.items():
         change: dict[str, Any] = next((d for d in desired if d["VariantName"] == name), {})

@@ -201,7 +201,8 @@ def test_weights_shift_traffic_between_variants(make_server: Any, region: str, t
     invoke = runtime(server, region).invoke_endpoint
 
     for bad, words in ([{"VariantName": "C", "DesiredWeight": 1.0}], '"C" is/are not present'), (
-            [{"VariantName": "A", "DesiredWeight": 0.0}], "greater than 0"):
+            [{"VariantName": "A", "DesiredWeight": 0.0}], "greater than 0"), (
+            [{"VariantName": "A", "ServerlessUpdateConfig": {"MaxConcurrency": 2}}], "not a serverless variant"):
         code, message, _ = error_of(client.update_endpoint_weights_and_capacities, EndpointName="ab",
                                     DesiredWeightsAndCapacities=bad)
         assert code == "ValidationException" and words in message, message
