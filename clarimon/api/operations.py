@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from clarimon.control import (
+    alerts,
     endpoint_configs,
     endpoints,
     job_definitions,
@@ -31,6 +32,7 @@ SAGEMAKER: dict[str, Operation] = {
     "DescribeEndpoint": endpoints.describe,
     "ListEndpoints": endpoints.list_,
     "UpdateEndpoint": endpoints.update,
+    "UpdateEndpointWeightsAndCapacities": endpoints.update_weights,
     "DeleteEndpoint": endpoints.delete,
     "CreateMonitoringSchedule": schedules.create,
     "DescribeMonitoringSchedule": schedules.describe,
@@ -40,6 +42,9 @@ SAGEMAKER: dict[str, Operation] = {
     "StopMonitoringSchedule": schedules.stop,
     "DeleteMonitoringSchedule": schedules.delete,
     "ListMonitoringExecutions": monitoring_executions.list_,
+    "ListMonitoringAlerts": alerts.list_,
+    "UpdateMonitoringAlert": alerts.update,
+    "ListMonitoringAlertHistory": alerts.history,
     "CreateProcessingJob": processing_jobs.create,
     "DescribeProcessingJob": processing_jobs.describe,
     "ListProcessingJobs": processing_jobs.list_,

@@ -20,6 +20,13 @@ from clarimon.timestamps import parse_timestamp
 
 MAX_DEPTH = 64
 
+# Values a member's documentation lists where the model's constraints are wider, by botocore shape name:
+# ServerlessConfig.MemorySizeInMB has min 1024 and max 6144 in the model, but "Valid values are in 1 GB
+# increments: 1024 MB, 2048 MB, 3072 MB, 4096 MB, 5120 MB, or 6144 MB" (SageMaker refuses 1111).
+DOCUMENTED_VALUES: dict[str, tuple[int, ...]] = {
+    "ServerlessMemorySizeInMB": (1024, 2048, 3072, 4096, 5120, 6144),
+}
+
 
 _SURROGATE_PAIR = regex.compile(r"\\u(D[89AB][0-9A-F]{2})\\u(D[C-F][0-9A-F]{2})", regex.IGNORECASE)
 
@@ -94,7 +101,12 @@ def _check(shape: Shape, value: Any, path: str, errors: list[str], depth: int) -
     elif kind in ("integer", "long"):
         integral = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
         _expect(integral and not isinstance(value, bool), value, shape, path)
-        errors.extend(_size_errors(shape, value, path, "value"))
+        outside = _size_errors(shape, value, path, "value")
+        errors.extend(outside)
+        allowed = DOCUMENTED_VALUES.get(shape.name)
+        if allowed is not None and not outside and value not in allowed:
+            errors.append(_violation(value, path, "Member must satisfy enum value set: ["
+                                     + ", ".join(str(v) for v in allowed) + "]"))
     elif kind in ("double", "float"):
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         _expect(number and math.isfinite(value), value, shape, path)

@@ -1,7 +1,10 @@
 """The schedule expressions Model Monitor accepts, the times they fire at, and the windows they analyse.
 
 SageMaker accepts `cron(0 * ? * * *)` (hourly), `cron(0 H ? * * *)` (daily at hour H, UTC),
-`cron(0 H/N ? * * *)` (every N hours from hour H, N from 1 to 24) and `NOW` (one run at once). Its guide reads
+`cron(0 H/N ? * * *)` (every N hours from hour H, N from 1 to 24) and `NOW` (one run at once). As in
+EventBridge cron, the `?` ("any") may stand in either day field, the other being `*`: the SDK's integration tests
+have created hourly schedules as `cron(0 * * * ? *)` against SageMaker for years, so `cron(0 H * * ? *)` and
+`cron(0 H/N * * ? *)` are the same schedules as their `? * *` spellings. Its guide reads
 `cron(0 17/12 ? * * *)` as "every 12 hours, starting at 5 PM": the hours congruent to H modulo N (17:00 and
 05:00), where plain cron would fire at 17:00 only; clarimon follows the guide.
 """
@@ -17,10 +20,12 @@ from clarimon.timestamps import iso
 
 HOUR = datetime.timedelta(hours=1)
 MAX_OFFSET = datetime.timedelta(days=365)  # clarimon's bound, so that no window can leave datetime's range at run time
-_CRON = regex.compile(r"cron\(0 (\*|\d{1,2})(?:/(\d{1,2}))? \? \* \* \*\)")
+# minutes, hours, then day-of-month, month, day-of-week (one of the day fields `?`, the other `*`), year
+_CRON = regex.compile(r"cron\(0 (\*|\d{1,2})(?:/(\d{1,2}))? (?:\? \* \*|\* \* \?) \*\)")
 _DURATION = regex.compile(r"([-+])?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
 SUPPORTED = ("cron(0 * ? * * *) (hourly), cron(0 H ? * * *) (daily at hour H UTC), "
-             "cron(0 H/N ? * * *) (every N hours from hour H, N from 1 to 24), or NOW (once, now)")
+             "cron(0 H/N ? * * *) (every N hours from hour H, N from 1 to 24), or NOW (once, now); "
+             "the ? may be the day-of-week field instead, as in cron(0 * * * ? *)")
 
 
 class ScheduleError(ValueError):

@@ -17,6 +17,13 @@ def _check_variants(ctx: Context, request: Request) -> None:
     if repeated:
         raise ValidationException(f"Variant names must be unique within an endpoint configuration: {repeated[0]}.")
     for variant in variants:
+        serverless = variant.get("ServerlessConfig") or {}
+        provisioned, most = serverless.get("ProvisionedConcurrency"), serverless.get("MaxConcurrency")
+        if provisioned is not None and most is not None and provisioned > most:
+            # documented on the member: "Should be less than or equal to MaxConcurrency"
+            raise ValidationException(
+                f"ServerlessConfig.ProvisionedConcurrency ({provisioned}) of variant {variant['VariantName']} must "
+                f"be less than or equal to its MaxConcurrency ({most}).")
         if variant.get("ModelName"):
             models.FAMILY.get(ctx, variant["ModelName"])  # Could not find model "arn:..."
 

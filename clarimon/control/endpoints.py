@@ -74,6 +74,70 @@ def update(ctx: Context, request: Request) -> Response:
     return {"EndpointArn": resource.arn}
 
 
+def update_weights(ctx: Context, request: Request) -> Response:
+    """UpdateEndpointWeightsAndCapacities: Updating with each named variant's DesiredWeight and
+    DesiredInstanceCount, then InService once the new weights route traffic (CurrentWeight = DesiredWeight).
+
+    The weights hold until the next UpdateEndpoint, and across a restart. An instance count is recorded as
+    SageMaker shows it; this host's workers per variant stay as deployed (at most MAX_WORKERS_PER_VARIANT)."""
+    resource = FAMILY.get(ctx, request["EndpointName"])
+    if resource.status != EndpointStatus.IN_SERVICE:
+        raise ValidationException(
+            f'Cannot update endpoint "{resource.arn}" while it is {resource.status}: wait for InService.')
+    variants = {v["VariantName"]: v for v in resource.document.get("ProductionVariants") or []}
+    desired = request["DesiredWeightsAndCapacities"]
+    names = [d["VariantName"] for d in desired]
+    for name in names:
+        if name not in variants:
+            raise ValidationException(f'The variant name(s) "{name}" is/are not present in the endpoint '
+                                      f'"{resource.arn}".')
+    if len(set(names)) != len(names):
+        raise ValidationException("Each variant may appear once in DesiredWeightsAndCapacities.")
+    for asked in desired:  # refused rather than ignored: clarimon hosts no serverless variants
+        if asked.get("ServerlessUpdateConfig") is not None:
+            raise ValidationException(f"Variant {asked['VariantName']} is not a serverless variant: clarimon "
+                                      "cannot apply a ServerlessUpdateConfig to it.")
+    summaries = []
+    for name, variant in variants.items():
+        change: dict[str, Any] = next((d for d in desired if d["VariantName"] == name), {})
+        summary = dict(variant)
+        if change.get("DesiredWeight") is not None:
+            summary["DesiredWeight"] = float(change["DesiredWeight"])
+        if change.get("DesiredInstanceCount") is not None:
+            summary["DesiredInstanceCount"] = int(change["DesiredInstanceCount"])
+        summaries.append(summary)
+    if sum(float(v.get("DesiredWeight", 0.0)) for v in summaries) <= 0:
+        raise ValidationException("The sum of the variants' weights must be greater than 0.")
+    with ctx.store.transaction() as conn:
+        current = resources.get(conn, resource.arn, for_update=True)
+        if current is None or current.status != EndpointStatus.IN_SERVICE:
+            raise ValidationException(f'Cannot update endpoint "{resource.arn}": it changed meanwhile; '
+                                      "wait for InService.")
+        document = {**current.document, "ProductionVariants": summaries}
+        resources.update(conn, resource.arn, ctx.now(), status=EndpointStatus.UPDATING, document=document)
+    threading.Thread(target=_apply_weights, args=(ctx.services, resource.arn), daemon=True,
+                     name="clarimon-weights").start()
+    return {"EndpointArn": resource.arn}
+
+
+def _apply_weights(services: Services, arn: str) -> None:
+    """The desired weights route this host's traffic; then the endpoint is InService with them current."""
+    with services.store.transaction() as conn:
+        current = resources.get(conn, arn, for_update=True)
+        if current is None or current.status != EndpointStatus.UPDATING:
+            return  # deleted, or an UpdateEndpoint took over
+        summaries = [{**v, "CurrentWeight": v["DesiredWeight"], "CurrentInstanceCount": v["DesiredInstanceCount"]}
+                     for v in current.document.get("ProductionVariants") or []]
+        deployment = services.host.get(arn)
+        if deployment is not None:
+            weights = {v["VariantName"]: float(v["DesiredWeight"]) for v in summaries}
+            for variant in deployment.variants:
+                variant.weight = weights.get(variant.name, variant.weight)
+        resources.update(conn, arn, services.now(), status=EndpointStatus.IN_SERVICE,
+                         document={**current.document, "ProductionVariants": summaries})
+    log.info("endpoint weights applied arn=%s", arn)
+
+
 def delete(ctx: Context, request: Request) -> Response:
     """Deleting while the workers stop, then gone (as SageMaker shows it)."""
     arn = arns.arn(ctx, KIND, request["EndpointName"])
@@ -103,26 +167,41 @@ def recover(services: Services) -> None:
             log.exception("endpoint deletion not finished arn=%s", endpoint.arn)
     for endpoint in live:
         log.info("endpoint recovering arn=%s status=%s", endpoint.arn, endpoint.status)
+        if endpoint.status in SERVING:  # InService already: its requests wait for its workers (bounded)
+            services.host.expect(endpoint.arn)
+        # the weights it served (or was moving to) by UpdateEndpointWeightsAndCapacities hold across a restart
+        weights = {v["VariantName"]: float(v["DesiredWeight"])
+                   for v in endpoint.document.get("ProductionVariants") or [] if "DesiredWeight" in v}
         _deploy_later(services, endpoint.account, endpoint.region, endpoint.arn,
                       endpoint.document.get("EndpointConfigName", ""),
-                      keep_serving=endpoint.status == EndpointStatus.IN_SERVICE)
+                      keep_serving=endpoint.status == EndpointStatus.IN_SERVICE, weights=weights)
 
 
 def _deploy_later(services: Services, account: str, region: str, arn: str, config_name: str,
-                  keep_serving: bool) -> None:
+                  keep_serving: bool, weights: dict[str, float] | None = None) -> None:
     """Deploy `config_name` on a thread; `keep_serving`: a failure leaves the endpoint InService (an update
-    rolls back to what it served; a restart keeps the status it had), else it goes Failed."""
-    thread = threading.Thread(target=_deploy, args=(services, account, region, arn, config_name, keep_serving),
+    rolls back to what it served; a restart keeps the status it had), else it goes Failed. `weights`: variant
+    weights that replace the configuration's InitialVariantWeight."""
+    thread = threading.Thread(target=_deploy,
+                              args=(services, account, region, arn, config_name, keep_serving, weights or {}),
                               daemon=True, name="clarimon-deploy")
     thread.start()
 
 
 def _deploy(services: Services, account: str, region: str, arn: str, config_name: str,
-            keep_serving: bool) -> None:
+            keep_serving: bool, weights: dict[str, float]) -> None:
+    try:
+        _deploy_config(services, account, region, arn, config_name, keep_serving, weights)
+    finally:  # served, failed or deleted: no request waits for this deployment any longer
+        services.host.abandon(arn)
+
+
+def _deploy_config(services: Services, account: str, region: str, arn: str, config_name: str,
+                   keep_serving: bool, weights: dict[str, float]) -> None:
     ctx = Context(account, region, services)
     try:
         config = endpoint_configs.FAMILY.get(ctx, config_name)
-        deployment, summaries = _load(ctx, config.document)
+        deployment, summaries = _load(ctx, config.document, weights)
         deployment.capture = config.document.get("DataCaptureConfig")
     except Exception as error:  # whatever stops one deployment is that endpoint's FailureReason, never silence
         if isinstance(error, ServiceError):
@@ -163,7 +242,8 @@ def _failed(ctx: Context, arn: str, reason: str, keep_serving: bool) -> None:
         resources.update(conn, arn, ctx.now(), status=status, document=document)
 
 
-def _load(ctx: Context, config: dict[str, Any]) -> tuple[Deployment, list[dict[str, Any]]]:
+def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]
+          ) -> tuple[Deployment, list[dict[str, Any]]]:
     variants, summaries = [], []
     try:
         for variant in config["ProductionVariants"]:
@@ -171,7 +251,7 @@ def _load(ctx: Context, config: dict[str, Any]) -> tuple[Deployment, list[dict[s
             image = spec.image
             count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
             workers = [Worker(spec) for _ in range(count)]
-            weight = float(variant.get("InitialVariantWeight", 1.0))
+            weight = weights.get(variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)))
             variants.append(Variant(variant["VariantName"], weight, workers))
             summaries.append({
                 "VariantName": variant["VariantName"],

@@ -37,6 +37,8 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
     arn = make_arn(ctx, KIND, name)
     # A deployed endpoint is served from memory, so that it keeps answering while the database is away.
     deployment = ctx.services.host.get(arn)
+    if deployment is None:  # an InService endpoint reloading after a restart: held until its workers answer
+        deployment = ctx.services.host.wait(arn, ctx.settings.invoke_timeout_seconds)
     if deployment is None:  # the database says why not
         try:
             with ctx.store.reading() as conn:

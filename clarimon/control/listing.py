@@ -13,10 +13,27 @@ from clarimon.control import pagination
 from clarimon.control.context import Context, Request
 from clarimon.store import resources
 from clarimon.store.executions import Execution, ExecutionQuery
-from clarimon.store.resources import ListQuery, Resource
+from clarimon.store.resources import Bound, ListQuery, Resource
 from clarimon.timestamps import parse_timestamp
 
 DEFAULT_MAX_RESULTS = 10
+
+# Every served List operation lists newest first when the request gives no SortOrder. botocore documents
+# `Descending` as the default of each but ListProcessingJobs, whose `Ascending` is the same wording as
+# ListTrainingJobs', observed to list newest first; ListEndpoints' documentation said `Ascending` too (2018)
+# before it was corrected to `Descending`. The README's "List order" says why clarimon keeps newest first here.
+DEFAULT_SORT_ORDER = "Descending"
+
+# The time filters that let a time equal to their bound pass, as botocore's documentation of each member words
+# it ("with a creation time greater than or equal to", "on or after", "on or before"); the others say "after"
+# or "before" and are strict. `tests/control/test_listing.py` checks this against the installed botocore.
+INCLUSIVE_BOUNDS = frozenset({
+    ("ListModels", "CreationTimeAfter"),
+    ("ListEndpointConfigs", "CreationTimeAfter"),
+    ("ListEndpoints", "CreationTimeAfter"),
+    ("ListMonitoringAlertHistory", "CreationTimeBefore"),
+    ("ListMonitoringAlertHistory", "CreationTimeAfter"),
+})
 
 Query = TypeVar("Query", ListQuery, ExecutionQuery)
 Item = TypeVar("Item", Resource, Execution)
@@ -38,14 +55,14 @@ def list_resources(ctx: Context, operation: str, kind: str, request: Request) ->
         region=ctx.region,
         limit=int(request.get("MaxResults", DEFAULT_MAX_RESULTS)),
         sort_by=request.get("SortBy", "CreationTime"),
-        descending=request.get("SortOrder", "Descending") == "Descending",
+        descending=request.get("SortOrder", DEFAULT_SORT_ORDER) == "Descending",
         name_contains=request.get("NameContains") or None,
         endpoint_name=request.get("EndpointName"),
-        created_before=time_member(request, "CreationTimeBefore"),
-        created_after=time_member(request, "CreationTimeAfter"),
+        created_before=time_member(request, operation, "CreationTimeBefore"),
+        created_after=time_member(request, operation, "CreationTimeAfter"),
         status=request.get("StatusEquals"),
-        modified_before=time_member(request, "LastModifiedTimeBefore"),
-        modified_after=time_member(request, "LastModifiedTimeAfter"),
+        modified_before=time_member(request, operation, "LastModifiedTimeBefore"),
+        modified_after=time_member(request, operation, "LastModifiedTimeAfter"),
         job_definition_name=request.get("MonitoringJobDefinitionName"),
         monitoring_type=request.get("MonitoringTypeEquals"),
     )
@@ -70,7 +87,10 @@ def keyset_page(ctx: Context, operation: str, request: Request, query: Query,
     return rows, pagination.encode(ctx.store.secret(), scope, [sort_value(last, query.sort_by), last.id])
 
 
-def time_member(request: Request, member: str) -> float | None:
-    """A request's timestamp member as epoch seconds, or None when absent."""
+def time_member(request: Request, operation: str, member: str) -> Bound | None:
+    """A request's time filter as a bound in epoch seconds (inclusive where `operation` documents it so), or None
+    when absent."""
     value = request.get(member)
-    return None if value is None else parse_timestamp(value, member)
+    if value is None:
+        return None
+    return Bound(parse_timestamp(value, member), (operation, member) in INCLUSIVE_BOUNDS)

@@ -1,9 +1,9 @@
 """Monitoring schedules: Create, Describe, List, Update, Start, Stop, Delete.
 
 clarimon runs ModelExplainability schedules whose job is a named model explainability job definition. A
-schedule is Scheduled from its creation (its expression and job definition are checked synchronously), Stopped
-by StopMonitoringSchedule and Scheduled again by StartMonitoringSchedule. `clarimon.jobs.scheduler` turns its
-scheduled times into executions.
+schedule is Scheduled from its creation (its expression and job definition are checked synchronously),
+Stopped by StopMonitoringSchedule and Scheduled again by StartMonitoringSchedule or by an update.
+`clarimon.jobs.scheduler` turns its scheduled times into executions.
 """
 
 from __future__ import annotations
@@ -134,13 +134,16 @@ def describe(ctx: Context, request: Request) -> Response:
 
 
 def update(ctx: Context, request: Request) -> Response:
-    """UpdateMonitoringSchedule: the new config, checked as at creation; the status stays as it is."""
+    """UpdateMonitoringSchedule: the new config, checked as at creation; the schedule is Scheduled after it.
+
+    SageMaker resumes a Stopped schedule on update (the SDK's integration tests stop a schedule, update it and
+    wait for Scheduled), and an update mends a Failed one; both moves are in the schedule's transition table."""
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     _check(ctx, request)
     document = {**schedule.document, "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}
     document.pop("FailureReason", None)
-    # an update mends a failed schedule
-    status = ScheduleStatus.SCHEDULED if schedule.status == ScheduleStatus.FAILED else None
+    target = ScheduleStatus.SCHEDULED
+    status = target if schedule.status != target and SCHEDULE.allows(schedule.status, target) else None
     with ctx.store.transaction() as conn:
         if not resources.update(conn, schedule.arn, ctx.now(), status=status, document=document,
                                 columns=_columns(ctx, request)):

@@ -58,18 +58,36 @@ class Deployment:
 
 
 class Host:
-    """Deployments by endpoint ARN; replacing or removing one stops its workers."""
+    """Deployments by endpoint ARN; replacing or removing one stops its workers.
+
+    An endpoint being deployed again after a restart is `expected`: it is InService in the database while its
+    workers load, and a request for it waits (bounded) for them rather than failing."""
 
     def __init__(self) -> None:
         self._deployments: dict[str, Deployment] = {}
+        self._expected: set[str] = set()
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self.rng = random.Random()
+
+    def expect(self, arn: str) -> None:
+        """The endpoint `arn` is being deployed: `wait` holds its requests until `put` or `abandon`."""
+        with self._lock:
+            self._expected.add(arn)
+
+    def abandon(self, arn: str) -> None:
+        """The endpoint `arn` is no longer being deployed (its deployment failed or ended): nobody waits for it."""
+        with self._changed:
+            self._expected.discard(arn)
+            self._changed.notify_all()
 
     def put(self, arn: str, deployment: Deployment) -> None:
         """Serve `deployment` for the endpoint `arn`, stopping what served it before."""
-        with self._lock:
+        with self._changed:
             previous = self._deployments.get(arn)
             self._deployments[arn] = deployment
+            self._expected.discard(arn)
+            self._changed.notify_all()
         if previous is not None:
             previous.stop()
 
@@ -78,10 +96,18 @@ class Host:
         with self._lock:
             return self._deployments.get(arn)
 
+    def wait(self, arn: str, timeout: float) -> Deployment | None:
+        """What serves the endpoint `arn`, waiting up to `timeout` seconds while it is expected."""
+        with self._changed:
+            self._changed.wait_for(lambda: arn in self._deployments or arn not in self._expected, timeout)
+            return self._deployments.get(arn)
+
     def remove(self, arn: str) -> None:
         """Stop serving the endpoint `arn`."""
-        with self._lock:
+        with self._changed:
             previous = self._deployments.pop(arn, None)
+            self._expected.discard(arn)
+            self._changed.notify_all()
         if previous is not None:
             previous.stop()
 

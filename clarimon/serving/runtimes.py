@@ -4,7 +4,10 @@
   `SAGEMAKER_SUBMIT_DIRECTORY`) with `model_fn` and optional `input_fn`, `predict_fn`, `output_fn`; the
   container's defaults fill the gaps (`predict_fn` = `model.predict`; CSV, JSON, NPY in and out). Without an
   entry point clarimon loads `model.joblib` itself, an extension the real container lacks.
-- `sagemaker-xgboost`: the `xgboost-model` file; headerless CSV in, as the built-in algorithm takes it.
+- `sagemaker-xgboost`, and the older built-in algorithm repository `xgboost`: every file of the artifact loaded
+  as the container's `serve_utils.get_loaded_booster` loads it (a pickled `Booster` first, then
+  `Booster.load_model`; several files are an ensemble whose predictions are averaged); headerless CSV in, as the
+  built-in algorithm takes it.
 - an ONNX runtime image (a repository named with `onnx`): the artifact's `*.onnx` file.
 """
 
@@ -38,7 +41,9 @@ class Served:
     handler: Handler
     rows: Rows | None
 
-SUPPORTED = "sagemaker-scikit-learn, sagemaker-xgboost, or an ONNX runtime image (repository named *onnx*)"
+SUPPORTED = ("sagemaker-scikit-learn, sagemaker-xgboost (or the built-in algorithm's xgboost), or an ONNX runtime "
+             "image (repository named *onnx*)")
+XGBOOST_REPOSITORIES = ("sagemaker-xgboost", "xgboost")
 _REPOSITORY = regex.compile(r"(?:.*/)?([^/:@]+)(?::[^/@]*)?(?:@.*)?")
 _TEXT_TYPES = ("text/", "application/json", "application/jsonlines")
 
@@ -71,7 +76,7 @@ def serve(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch
     name = repository(image)
     if name == "sagemaker-scikit-learn":
         return _scikit_learn(model_dir, environment, fetch, cache)
-    if name == "sagemaker-xgboost":
+    if name in XGBOOST_REPOSITORIES:
         return _xgboost(model_dir)
     if "onnx" in name:
         return _onnx(model_dir)
@@ -184,19 +189,14 @@ def _entry_point(program: str, model_dir: Path, submit: str | None, fetch: Fetch
 
 
 def _xgboost(model_dir: Path) -> Served:
-    import xgboost
-
-    path = model_dir / "xgboost-model"
-    if not path.is_file():
-        raise LoadError("no xgboost-model file in the model artifact")
-    booster = xgboost.Booster()
-    try:
-        booster.load_model(bytearray(path.read_bytes()))
-    except xgboost.core.XGBoostError as error:
-        raise LoadError(f"xgboost-model is not an XGBoost model ({error})") from None
+    files = sorted(p for p in model_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise LoadError("no model file in the model artifact (the XGBoost container loads every file of it)")
+    boosters = [_booster(path) for path in files]
 
     def predict(rows: np.ndarray) -> np.ndarray:
-        return np.asarray(booster.inplace_predict(rows.astype(np.float32)))
+        predictions = [np.asarray(b.inplace_predict(rows.astype(np.float32))) for b in boosters]
+        return predictions[0] if len(predictions) == 1 else np.mean(predictions, axis=0)
 
     def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         if codecs.base_type(content_type, codecs.CSV) != codecs.CSV:
@@ -204,6 +204,43 @@ def _xgboost(model_dir: Path) -> Served:
         return codecs.encode(predict(codecs.decode(body, codecs.CSV)), codecs.accepted(accept, codecs.CSV))
 
     return Served(_guarded(handle), _guarded_rows(lambda rows, accept: predict(rows)))
+
+
+def _booster(path: Path) -> Any:
+    """One model file as the SageMaker XGBoost container loads it: a pickled Booster, else `Booster.load_model`
+    (this runs in the model's boxed worker, which runs the user's code anyway)."""
+    import pickle
+
+    import xgboost
+
+    data = path.read_bytes()
+    try:
+        booster = pickle.loads(data)
+        if isinstance(booster, xgboost.Booster):
+            return booster
+        unpickled: str | None = f"it unpickles to a {type(booster).__name__}, not an xgboost.Booster"
+    except Exception as error:  # not a pickle, or one this XGBoost cannot restore: try the model formats next
+        unpickled = None if data[:1] != b"\x80" else f"{type(error).__name__}: {_first_line(str(error))}"
+    booster = xgboost.Booster()
+    try:
+        booster.load_model(bytearray(data))
+        return booster
+    except xgboost.core.XGBoostError as error:
+        native = _first_line(str(error))
+    if not data.lstrip()[:1] == b"{":  # JSON and UBJSON both open an object; the legacy binary format does not
+        raise LoadError(
+            f"{path.name} is in XGBoost's legacy binary model format, which XGBoost {xgboost.__version__} cannot "
+            "load (support ended with XGBoost 3.0). Re-save it with the XGBoost version that wrote it (1.x or 2.x): "
+            "load it and call booster.save_model('xgboost-model.json') (or .ubj), then package that file"
+            + (f" ({unpickled})" if unpickled else "") + ".")
+    raise LoadError(f"{path.name} is not an XGBoost model this XGBoost ({xgboost.__version__}) can load: {native}"
+                    + (f"; as a pickle: {unpickled}" if unpickled else ""))
+
+
+def _first_line(message: str) -> str:
+    """XGBoost's error without its native stack trace: the first line, without the timestamp and source path."""
+    line = message.strip().splitlines()[0] if message.strip() else message
+    return str(regex.sub(r"^\[[\d:]+\] [^:]+:\d+: ", "", line))
 
 
 def _onnx(model_dir: Path) -> Served:

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from clarimon.store.resources import filters, keyset
+from clarimon.store.resources import Bound, filters, keyset
 from clarimon.store.tables import executions, leases
 
 
@@ -45,12 +45,12 @@ class ExecutionQuery:
     job_definition_name: str | None = None
     monitoring_type: str | None = None
     status: str | None = None
-    scheduled_before: float | None = None
-    scheduled_after: float | None = None
-    created_before: float | None = None
-    created_after: float | None = None
-    modified_before: float | None = None
-    modified_after: float | None = None
+    scheduled_before: Bound | None = None
+    scheduled_after: Bound | None = None
+    created_before: Bound | None = None
+    created_after: Bound | None = None
+    modified_before: Bound | None = None
+    modified_after: Bound | None = None
     after: tuple[Any, int] | None = None
 
 

@@ -36,6 +36,14 @@ class Resource:
 
 
 @dataclass(frozen=True)
+class Bound:
+    """A List time filter: epoch seconds, and whether a time equal to it passes (`inclusive`)."""
+
+    at: float
+    inclusive: bool = False
+
+
+@dataclass(frozen=True)
 class ListQuery:
     """A page of one kind of resource in one account and region, filtered and sorted."""
 
@@ -48,10 +56,10 @@ class ListQuery:
     name_contains: str | None = None
     endpoint_name: str | None = None
     status: str | None = None
-    created_before: float | None = None
-    created_after: float | None = None
-    modified_before: float | None = None
-    modified_after: float | None = None
+    created_before: Bound | None = None
+    created_after: Bound | None = None
+    modified_before: Bound | None = None
+    modified_after: Bound | None = None
     job_definition_name: str | None = None
     monitoring_type: str | None = None
     after: tuple[Any, int] | None = None
@@ -162,15 +170,15 @@ def page(conn: Connection, query: ListQuery) -> list[Resource]:
 
 
 def filters(equal: list[tuple[sa.ColumnElement[Any], Any]],
-            between: list[tuple[sa.ColumnElement[Any], float | None, float | None]]) -> list[sa.ColumnElement[bool]]:
+            between: list[tuple[sa.ColumnElement[Any], Bound | None, Bound | None]]) -> list[sa.ColumnElement[bool]]:
     """The List filters a request gives: `column == value` for each value, and `column < before` and
-    `column > after` for each bound (a None is no filter)."""
+    `column > after` for each bound (`<=` and `>=` for an inclusive one; a None is no filter)."""
     conditions = [column == value for column, value in equal if value is not None]
     for column, before, after in between:
         if before is not None:
-            conditions.append(column < before)
+            conditions.append(column <= before.at if before.inclusive else column < before.at)
         if after is not None:
-            conditions.append(column > after)
+            conditions.append(column >= after.at if after.inclusive else column > after.at)
     return conditions
 
 

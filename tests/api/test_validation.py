@@ -152,3 +152,31 @@ def test_every_broken_member_is_counted(max_results: int, order: str, sort: str)
     else:
         text = message("ListModelExplainabilityJobDefinitions", request)
         assert text.startswith(f"{broken} validation error{'s' if broken > 1 else ''} detected: ")
+
+
+def _serverless(memory: int, **more: int) -> dict:  # type: ignore[type-arg]
+    return {"EndpointConfigName": "c", "ProductionVariants": [
+        {"VariantName": "v", "ModelName": "m", "ServerlessConfig": {"MemorySizeInMB": memory, "MaxConcurrency": 5,
+                                                                     **more}}]}
+
+
+@pytest.mark.parametrize("memory", [1024, 2048, 3072, 4096, 5120, 6144])
+def test_serverless_memory_in_whole_gigabytes_passes(memory: int) -> None:
+    validate(shape("CreateEndpointConfig"), _serverless(memory))
+
+
+@pytest.mark.parametrize("memory", [1111, 1025, 2000, 6143])
+def test_serverless_memory_between_the_documented_values_is_refused(memory: int) -> None:
+    # Within the model's min 1024 and max 6144, but documented: "Valid values are in 1 GB increments".
+    assert message("CreateEndpointConfig", _serverless(memory)) == (
+        f"1 validation error detected: Value '{memory}' at "
+        "'productionVariants.1.member.serverlessConfig.memorySizeInMB' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [1024, 2048, 3072, 4096, 5120, 6144]"
+    )
+
+
+def test_the_documented_values_are_in_the_documentation() -> None:
+    from clarimon.api.validation import DOCUMENTED_VALUES
+    serverless = operation_model("CreateEndpointConfig").service_model.shape_for("ProductionVariantServerlessConfig")
+    documentation = serverless.members["MemorySizeInMB"].documentation
+    assert all(f"{value} MB" in documentation for value in DOCUMENTED_VALUES["ServerlessMemorySizeInMB"])

@@ -25,7 +25,18 @@ def test_hourly_daily_every_n_and_now() -> None:
     assert parse("cron(0 * ? * * *)").times(at(25, 10, 0), at(25, 11))[0] == at(25, 11)  # strictly after
 
 
+@pytest.mark.parametrize(("expression", "same_as"), [
+    ("cron(0 * * * ? *)", "cron(0 * ? * * *)"),  # the SDK's integration tests' hourly spelling
+    ("cron(0 7 * * ? *)", "cron(0 7 ? * * *)"),
+    ("cron(0 17/12 * * ? *)", "cron(0 17/12 ? * * *)"),
+])
+def test_a_question_mark_in_either_day_field_is_the_same_schedule(expression: str, same_as: str) -> None:
+    assert parse(expression).hours == parse(same_as).hours
+    assert parse(expression).expression == expression  # kept as written: Describe returns it unchanged
+
+
 @pytest.mark.parametrize("expression", [
+    "cron(0 * * * * *)", "cron(0 * ? * ? *)", "cron(0 * 1 * ? *)", "cron(0 * * 2 ? *)", "cron(0 * * * ? 2027)",
     "cron(*/5 * ? * * *)", "cron(0 24 ? * * *)", "cron(0 1/0 ? * * *)", "cron(0 1/25 ? * * *)",
     "cron(0 * ? * MON *)", "rate(1 hour)", "cron(0 */2 ? * * *)", "", "now",
 ])

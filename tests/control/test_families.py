@@ -56,6 +56,20 @@ def test_an_endpoint_config_needs_its_models(ctx: Context) -> None:
     assert endpoint_configs.describe(ctx, {"EndpointConfigName": "config"})["EndpointConfigName"] == "config"
 
 
+def test_provisioned_concurrency_is_at_most_max_concurrency(ctx: Context) -> None:
+    models.create(ctx, model("churn"))
+    request = endpoint_config("serverless", "churn")
+    request["ProductionVariants"] = [{"VariantName": "v", "ModelName": "churn", "ServerlessConfig": {
+        "MemorySizeInMB": 2048, "MaxConcurrency": 2, "ProvisionedConcurrency": 3}}]
+    with pytest.raises(ValidationException, match=r"ProvisionedConcurrency \(3\) of variant v must be less than or "
+                                                  r"equal to its MaxConcurrency \(2\)"):
+        endpoint_configs.create(ctx, request)
+    with pytest.raises(ValidationException):
+        endpoint_configs.describe(ctx, {"EndpointConfigName": "serverless"})  # nothing was stored
+    request["ProductionVariants"][0]["ServerlessConfig"]["ProvisionedConcurrency"] = 2
+    endpoint_configs.create(ctx, request)
+
+
 def test_quotas_count_per_account_and_region(ctx: Context) -> None:
     limited = dataclasses.replace(ctx, services=dataclasses.replace(
         ctx.services, settings=dataclasses.replace(ctx.settings, quotas={"model": 1})))

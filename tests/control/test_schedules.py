@@ -65,13 +65,24 @@ def test_stop_and_start_follow_the_table_and_repeat_harmlessly(defined: Context)
         schedules.start(defined, {"MonitoringScheduleName": "nowhere"})
 
 
-def test_update_keeps_the_status(defined: Context) -> None:
+def test_update_resumes_a_stopped_schedule(defined: Context) -> None:
+    # As SageMaker does (the SDK's integration tests stop, update, then wait for Scheduled): an update applies
+    # and the schedule is Scheduled again.
     schedules.create(defined, schedule_request())
     schedules.stop(defined, {"MonitoringScheduleName": "hourly"})
     schedules.update(defined, schedule_request(expression="cron(0 5 ? * * *)"))
     described = schedules.describe(defined, {"MonitoringScheduleName": "hourly"})
-    assert described["MonitoringScheduleStatus"] == "Stopped"
+    assert described["MonitoringScheduleStatus"] == "Scheduled"
     assert described["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "cron(0 5 ? * * *)"
+
+
+def test_a_refused_update_leaves_a_stopped_schedule_as_it_was(defined: Context) -> None:
+    schedules.create(defined, schedule_request())
+    schedules.stop(defined, {"MonitoringScheduleName": "hourly"})
+    before = schedules.describe(defined, {"MonitoringScheduleName": "hourly"})
+    with pytest.raises(ValidationException):
+        schedules.update(defined, schedule_request(expression="rate(1 hour)"))
+    assert schedules.describe(defined, {"MonitoringScheduleName": "hourly"}) == before
 
 
 def test_delete_stops_the_running_execution_and_keeps_the_history(defined: Context) -> None:

@@ -108,21 +108,14 @@ def test_sklearn_endpoint_serves_the_model(make_server: Any, region: str, tmp_pa
         assert caught.value.response["Error"]["Code"] == code
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
 
-    # A restart brings the endpoint back InService, serving.
+    # A restart brings the endpoint back InService, serving: it says InService at once, so a request that comes
+    # while its worker reloads is held until the model answers (not refused with ServiceUnavailable).
     assert server.stop() == 0
     server.start()
     client = server.client(region)
-    assert wait_for(client, "churn")["EndpointStatus"] == "InService"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            answer = runtime(server, region).invoke_endpoint(EndpointName="churn", Body=csv(X[:2]),
-                                                               ContentType="text/csv", Accept="application/json")
-            break
-        except ClientError as error:  # ServiceUnavailable while the worker reloads
-            assert error.response["Error"]["Code"] == "ServiceUnavailable"
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+    assert client.describe_endpoint(EndpointName="churn")["EndpointStatus"] == "InService"
+    answer = runtime(server, region).invoke_endpoint(EndpointName="churn", Body=csv(X[:2]),
+                                                     ContentType="text/csv", Accept="application/json")
     np.testing.assert_allclose(json.loads(answer["Body"].read()), fitted.predict_proba(X[:2]))
 
     client.delete_endpoint(EndpointName="churn")
@@ -189,6 +182,69 @@ def test_xgboost_endpoint_and_update(make_server: Any, region: str, tmp_path: Pa
     answer = runtime(server, region).invoke_endpoint(EndpointName="scores", Body=csv(X[:5]), ContentType="text/csv",
                                                      Accept="application/json")
     np.testing.assert_allclose(json.loads(answer["Body"].read()), fitted.predict_proba(X[:5]))
+
+
+def test_weights_shift_traffic_between_variants(make_server: Any, region: str, tmp_path: Path,
+                                                fitted: LogisticRegression) -> None:
+    server = make_server()
+    client = server.client(region)
+    deploy_sklearn(server, client, tmp_path, fitted, "linear")
+    wait_for(client, "linear")
+    ab = endpoint_config("ab-config", "linear")
+    ab["ProductionVariants"] = [
+        {**ab["ProductionVariants"][0], "VariantName": "A", "InitialVariantWeight": 1.0},
+        {**ab["ProductionVariants"][0], "VariantName": "B", "InitialVariantWeight": 0.0},
+    ]
+    client.create_endpoint_config(**ab)
+    client.create_endpoint(EndpointName="ab", EndpointConfigName="ab-config")
+    before = wait_for(client, "ab")
+    invoke = runtime(server, region).invoke_endpoint
+
+    for bad, words in ([{"VariantName": "C", "DesiredWeight": 1.0}], '"C" is/are not present'), (
+            [{"VariantName": "A", "DesiredWeight": 0.0}], "greater than 0"), (
+            [{"VariantName": "A", "ServerlessUpdateConfig": {"MaxConcurrency": 2}}], "not a serverless variant"):
+        code, message, _ = error_of(client.update_endpoint_weights_and_capacities, EndpointName="ab",
+                                    DesiredWeightsAndCapacities=bad)
+        assert code == "ValidationException" and words in message, message
+    unchanged = client.describe_endpoint(EndpointName="ab")
+    assert {k: v for k, v in unchanged.items() if k != "ResponseMetadata"} == {
+        k: v for k, v in before.items() if k != "ResponseMetadata"}
+
+    arn = client.update_endpoint_weights_and_capacities(EndpointName="ab", DesiredWeightsAndCapacities=[
+        {"VariantName": "A", "DesiredWeight": 0.0}, {"VariantName": "B", "DesiredWeight": 1.0,
+                                                     "DesiredInstanceCount": 2}])["EndpointArn"]
+    assert arn == before["EndpointArn"]
+    described = wait_for(client, "ab")
+    assert described["EndpointStatus"] == "InService"
+    weights = {v["VariantName"]: (v["CurrentWeight"], v["DesiredWeight"], v["CurrentInstanceCount"],
+                                  v["DesiredInstanceCount"]) for v in described["ProductionVariants"]}
+    assert weights == {"A": (0.0, 0.0, 1, 1), "B": (1.0, 1.0, 2, 2)}
+    chosen = {invoke(EndpointName="ab", Body=csv(X[:1]), ContentType="text/csv")["InvokedProductionVariant"]
+              for _ in range(10)}
+    assert chosen == {"B"}
+
+    # The weights hold across a restart (the endpoint is deployed again with them, not with the config's).
+    server.restart()
+    client = server.client(region)
+    described = wait_for(client, "ab")
+    assert {v["VariantName"]: v["CurrentWeight"] for v in described["ProductionVariants"]} == {"A": 0.0, "B": 1.0}
+    invoke = runtime(server, region).invoke_endpoint
+    chosen = {eventually(lambda: _answered(invoke, "ab"), 60, lambda: "ab never answered after the restart")
+              for _ in range(10)}
+    assert chosen == {"B"}
+    code, message, _ = error_of(client.update_endpoint_weights_and_capacities, EndpointName="missing",
+                                DesiredWeightsAndCapacities=[{"VariantName": "A", "DesiredWeight": 1.0}])
+    assert (code, "Could not find endpoint" in message) == ("ValidationException", True)
+
+
+def _answered(invoke: Any, name: str) -> str | None:
+    """The variant that answered, or None while the endpoint's workers are still loading."""
+    try:
+        return str(invoke(EndpointName=name, Body=csv(X[:1]), ContentType="text/csv")["InvokedProductionVariant"])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ServiceUnavailable":
+            raise
+        return None
 
 
 def test_unsupported_image_fails_with_its_reason(make_server: Any, region: str) -> None:

@@ -52,7 +52,7 @@ def test_bad_schedules_are_refused_and_change_nothing(shared_server: Server, reg
                                                       "required for ModelExplainability schedules.")
     assert error_of(create_, MonitoringScheduleName="s", MonitoringScheduleConfig=config("nope"))[:2] == (
         "ValidationException", "Could not find job definition nope.")
-    for expression in ("cron(0 12 * * ? *)", "cron(30 * ? * * *)", "rate(1 hour)"):
+    for expression in ("cron(0 12 * * * *)", "cron(30 * ? * * *)", "rate(1 hour)"):
         code, message, _ = error_of(create_, MonitoringScheduleName="s", MonitoringScheduleConfig=config(
             schedule={"ScheduleExpression": expression}))
         assert code == "ValidationException" and f"Invalid ScheduleExpression {expression!r}" in message

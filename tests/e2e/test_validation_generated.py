@@ -191,6 +191,16 @@ def base_requests(arn: str) -> dict[str, list[dict[str, Any]]]:
         "DeleteEndpoint": [{"EndpointName": "generated"}],
         "UpdateEndpoint": [{"EndpointName": "generated", "EndpointConfigName": "config",
                             "RetainAllVariantProperties": False, "RetainDeploymentConfig": False}],
+        "UpdateEndpointWeightsAndCapacities": [{"EndpointName": "generated", "DesiredWeightsAndCapacities": [
+            {"VariantName": "AllTraffic", "DesiredWeight": 0.5, "DesiredInstanceCount": 1,
+             "ServerlessUpdateConfig": {"MaxConcurrency": 2, "ProvisionedConcurrency": 1}}]}],
+        "ListMonitoringAlerts": [{"MonitoringScheduleName": "generated", "NextToken": "", "MaxResults": 10}],
+        "UpdateMonitoringAlert": [{"MonitoringScheduleName": "generated", "MonitoringAlertName": "alert",
+                                   "DatapointsToAlert": 1, "EvaluationPeriod": 1}],
+        "ListMonitoringAlertHistory": [{"MonitoringScheduleName": "generated", "MonitoringAlertName": "alert",
+                                        "SortBy": "Status", "SortOrder": "Ascending", "NextToken": "",
+                                        "MaxResults": 10, "CreationTimeBefore": 2e9, "CreationTimeAfter": 1e9,
+                                        "StatusEquals": "OK"}],
         "ListEndpoints": [{"SortBy": "Status", "SortOrder": "Ascending", "NextToken": "", "MaxResults": 10,
                            "NameContains": "gen", "CreationTimeBefore": 2e9, "CreationTimeAfter": 1e9,
                            "LastModifiedTimeBefore": 2e9, "LastModifiedTimeAfter": 1e9, "StatusEquals": "InService"}],
@@ -237,7 +247,8 @@ COMPLETE = {"CreateModelExplainabilityJobDefinition", "DescribeModelExplainabili
             "DeleteEndpointConfig", "ListEndpointConfigs", "DescribeEndpoint", "DeleteEndpoint", "ListEndpoints",
             "DescribeMonitoringSchedule", "StartMonitoringSchedule", "StopMonitoringSchedule",
             "DeleteMonitoringSchedule", "ListMonitoringSchedules", "ListMonitoringExecutions",
-            "DescribeProcessingJob", "StopProcessingJob", "ListProcessingJobs"}
+            "DescribeProcessingJob", "StopProcessingJob", "ListProcessingJobs", "UpdateEndpointWeightsAndCapacities",
+            "ListMonitoringAlerts", "UpdateMonitoringAlert", "ListMonitoringAlertHistory"}
 
 
 def snake(name: str) -> str:

@@ -106,6 +106,52 @@ def test_xgboost_container_takes_headerless_csv(tmp_path: Path) -> None:
         handler(b"[[1]]", "application/json", None)
 
 
+BUILT_IN_XGBOOST = "811284229777.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"  # image_uris.retrieve("xgboost", r, "1")
+
+
+@pytest.mark.parametrize("image", [XGBOOST, BUILT_IN_XGBOOST])
+def test_xgboost_loads_a_pickled_booster_as_the_container_does(tmp_path: Path, image: str) -> None:
+    import pickle
+
+    import xgboost
+
+    booster = xgboost.train({"objective": "binary:logistic", "max_depth": 3}, xgboost.DMatrix(X, Y), 10)
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(booster))
+    handler = load(image, unpacked(tmp_path, package(tmp_path / "model.pkl", "xgboost")), {}, no_fetch, tmp_path)
+    body, _ = handler(csv(X[:10]), "text/csv", None)
+    np.testing.assert_allclose([float(v) for v in body.decode().split()],
+                               booster.predict(xgboost.DMatrix(X[:10])), rtol=1e-6)
+
+
+def test_xgboost_averages_an_ensemble_of_model_files(tmp_path: Path) -> None:
+    import xgboost
+
+    first = xgboost.train({"objective": "binary:logistic", "max_depth": 2}, xgboost.DMatrix(X, Y), 5)
+    second = xgboost.train({"objective": "binary:logistic", "max_depth": 4}, xgboost.DMatrix(X, Y), 8)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    first.save_model(folder / "xgboost-model.ubj")
+    second.save_model(folder / "xgboost-model-2.json")
+    body, _ = load(XGBOOST, folder, {}, no_fetch, tmp_path)(csv(X[:5]), "text/csv", None)
+    expected = (first.predict(xgboost.DMatrix(X[:5])) + second.predict(xgboost.DMatrix(X[:5]))) / 2
+    np.testing.assert_allclose([float(v) for v in body.decode().split()], expected, rtol=1e-6)
+
+
+def test_a_legacy_binary_xgboost_model_says_how_to_resave_it(tmp_path: Path) -> None:
+    # XGBoost 1.x's binary format opens with "binf" and the learner's parameters, not with a JSON object.
+    (tmp_path / "legacy.bin").write_bytes(b"binf" + bytes(range(256)) * 4)
+    folder = unpacked(tmp_path, package(tmp_path / "legacy.bin", "xgboost"))
+    with pytest.raises(LoadError) as caught:
+        load(BUILT_IN_XGBOOST, folder, {}, no_fetch, tmp_path)
+    message = str(caught.value)
+    assert "legacy binary model format" in message and "save_model('xgboost-model.json')" in message
+    assert "Stack trace" not in message and "[bt]" not in message
+    (tmp_path / "text.json").write_bytes(b"{not json")
+    with pytest.raises(LoadError, match="is not an XGBoost model") as caught:
+        load(XGBOOST, unpacked(tmp_path, package(tmp_path / "text.json", "xgboost")), {}, no_fetch, tmp_path)
+    assert "Stack trace" not in str(caught.value)
+
+
 def test_onnx_runtime(tmp_path: Path, fitted: LogisticRegression) -> None:
     from skl2onnx import to_onnx
 

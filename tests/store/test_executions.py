@@ -7,6 +7,7 @@ import pytest
 from clarimon.errors import ResourceInUse
 from clarimon.store import Store, executions
 from clarimon.store.executions import ExecutionQuery
+from clarimon.store.resources import Bound
 
 COMMON = {"account": "000000000000", "region": "r", "endpoint_name": "ep", "job_definition_name": "jd",
           "monitoring_type": "ModelExplainability"}
@@ -42,7 +43,8 @@ def test_pages_filter_and_sort(store: Store) -> None:
         after = (executions.sort_value(first[1], "CreationTime"), first[1].id)
         rest = executions.page(conn, ExecutionQuery("000000000000", "r", limit=10, after=after))
         assert [e.creation_time for e in rest] == [8.0, 7.0, 6.0]
-        window = ExecutionQuery("000000000000", "r", limit=10, scheduled_after=3600.0, scheduled_before=5 * 3600.0)
+        window = ExecutionQuery("000000000000", "r", limit=10, scheduled_after=Bound(3600.0),
+                                scheduled_before=Bound(5 * 3600.0))
         assert sorted(e.scheduled_time for e in executions.page(conn, window)) == [7200.0, 3 * 3600.0, 4 * 3600.0]
         assert executions.page(conn, ExecutionQuery("000000000000", "elsewhere", limit=10)) == []
 
