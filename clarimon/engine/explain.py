@@ -132,9 +132,8 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
                         f"coalitions that {m} features need for a determined solve: each value is the "
                         f"minimum-norm solution (an equal split of f(x) - E[f] where the coalitions say "
                         f"nothing), and less reliable than with a larger budget",)
-        evaluated = kernel_shap.batched(kernel_shap.coalition_values(
-            rows, background_rows, weights, coalitions.masks, predict, np.asarray(columns), memory),
-            min(kernel_shap.SOLVE_BYTES, memory // 4))
+        evaluated = kernel_shap.evaluated(rows, background_rows, weights, coalitions.masks, predict,
+                                          np.asarray(columns), memory, min(kernel_shap.SOLVE_BYTES, memory // 4))
         for part, values in evaluated:
             local[part] = kernel_shap.solve(coalitions, link(values), fx[part], phi0_groups, shares, projected)
             if progress is not None:
