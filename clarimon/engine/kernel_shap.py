@@ -452,7 +452,7 @@ def evaluated(
     if s == 0:
         raise ValueError("masks: no coalitions to evaluate (one feature needs none: its value is f(x) - phi0)")
     averaging, _ = groups(background_weights, designs.shape[0])
-    buffer = np.empty(0)
+    buffer = np.empty((0, 0, 0, 0))
     start = used = 0
     for part, m_start, averaged in _blocks(rows, background, averaging, designs, predict, columns, memory_bytes):
         count, width = part.stop - part.start, averaged.shape[1]
@@ -462,8 +462,9 @@ def evaluated(
         if not used and m_start == 0:
             # blocks hold the same rows count but the last: the first block's count is the largest
             capacity = max(count, limit_bytes // (s * averaged[0, 0].nbytes))
-            if buffer.shape[2:] != (capacity, s) or buffer.shape[:2] != averaged.shape[2:]:
-                buffer = np.empty((*averaged.shape[2:], capacity, s))
+            shape = (*averaged.shape[2:], capacity, s)
+            if buffer.shape != shape:
+                buffer = np.empty(shape)
             start = part.start
         buffer[:, :, used : used + count, m_start : m_start + width] = averaged.transpose(2, 3, 0, 1)
         if m_start + width == s:
