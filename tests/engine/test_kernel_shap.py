@@ -172,7 +172,7 @@ def test_synthetic_rows_are_the_row_where_the_coalition_says_and_the_background_
     # The fill selects bits: every width of value must come through unchanged, NaN and negative zero included.
     rng = np.random.default_rng(11)
     m, k = 5, 3
-    data = (rng.normal(size=(10, m)) * 50).astype(dtype)
+    data: np.ndarray = (rng.normal(size=(10, m)) * 50).astype(dtype)
     if np.issubdtype(dtype, np.floating):
         data[0, 1], data[4, 2] = np.nan, -0.0
     seen: list[np.ndarray] = []
