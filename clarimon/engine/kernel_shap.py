@@ -438,7 +438,8 @@ def evaluated(
     limit_bytes: int = SOLVE_BYTES,
 ) -> Iterator[tuple[slice, np.ndarray]]:
     """`coalition_values`' values for consecutive batches of rows of about `limit_bytes` (at least one block's
-    rows), each valid only until the next batch is asked for.
+    rows), each valid until the batch after the next is asked for: two buffers take turns, so that a batch can
+    be solved on another thread while the next one is evaluated.
 
     Each block's values are copied once, straight into a reused buffer laid out (G, K, rows, s), whose (rows, s,
     G, K) view is yielded: `solve`'s product reads that layout without a copy, and reads every design's
@@ -451,8 +452,9 @@ def evaluated(
     if s == 0:
         raise ValueError("masks: no coalitions to evaluate (one feature needs none: its value is f(x) - phi0)")
     averaging, _ = groups(background_weights, designs.shape[0])
-    buffer = np.empty((0, 0, 0, 0))
-    start = used = 0
+    buffers = [np.empty((0, 0, 0, 0))] * 2
+    buffer = buffers[0]
+    start = used = turn = 0
     for part, m_start, averaged in _blocks(rows, background, averaging, designs, predict, columns, memory_bytes):
         count, width = part.stop - part.start, averaged.shape[1]
         if m_start == 0 and used and used + count > buffer.shape[2]:
@@ -462,8 +464,10 @@ def evaluated(
             # blocks hold the same rows count but the last: the first block's count is the largest
             capacity = max(count, limit_bytes // (s * averaged[0, 0].nbytes))
             shape = (*averaged.shape[2:], capacity, s)
-            if buffer.shape != shape:
-                buffer = np.empty(shape)
+            turn = 1 - turn
+            if buffers[turn].shape != shape:
+                buffers[turn] = np.empty(shape)
+            buffer = buffers[turn]
             start = part.start
         buffer[:, :, used : used + count, m_start : m_start + width] = averaged.transpose(2, 3, 0, 1)
         if m_start + width == s:
@@ -547,8 +551,7 @@ def _blocks(
         averaged = (by_background @ averaging).reshape(count, width, outputs, designs).transpose(0, 1, 3, 2)
         return part, m_start, averaged
 
-    cores = max(1, (os.cpu_count() or 2) - 1)
-    with threadpool_limits(limits=cores, user_api="blas"), \
+    with threadpool_limits(limits=blas_threads(), user_api="blas"), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarimon-predict") as worker:
         turn = 0
         # Rows outside, coalitions inside: a row's blocks arrive together, so only one row is ever partial.
@@ -572,6 +575,11 @@ def _blocks(
                                 count, width))
         while pending:
             yield finished()
+
+
+def blas_threads() -> int:
+    """BLAS threads while synthetic rows are built: one core fewer than the machine has (at least one)."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def _as_2d(predictions: np.ndarray) -> np.ndarray:
