@@ -50,11 +50,9 @@ def latest(services: Services, account: str | None = None, region: str | None = 
     """Each existing schedule's latest result with its labels, in every account and region unless narrowed,
     sorted by account, region and schedule name."""
     with services.store.reading() as conn:
-        found = stored.latest(conn, account, region)
-        created = _schedules_created(conn, account, region)
-        current = [r for r in found if r.creation_time >= created.get((r.account, r.region, r.schedule_name), 2e18)]
-        current.sort(key=lambda r: (r.account, r.region, r.schedule_name))
-        return stored.with_labels(conn, current)
+        found = sorted(stored.latest(conn, schedules.KIND, account, region),
+                       key=lambda r: (r.account, r.region, r.schedule_name))
+        return stored.with_labels(conn, found)
 
 
 def series(services: Services, account: str, region: str, schedule_name: str, *, limit: int = 1000,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from clarimon.engine.drift import Attribution, LabelResult
 from clarimon.store.executions import Execution, execution_of
-from clarimon.store.tables import execution_labels, execution_results, executions
+from clarimon.store.tables import execution_labels, execution_results, executions, resources
 
 
 @dataclass(frozen=True)
@@ -121,15 +121,21 @@ def series(conn: Connection, account: str, region: str, schedule_name: str, *, l
     return [_result(row, found.get(row[0], ())) for row in reversed(rows)]
 
 
-def latest(conn: Connection, account: str | None = None, region: str | None = None) -> list[Result]:
-    """Each schedule's latest result (by scheduled time), in every account and region unless narrowed."""
-    r = execution_results.c
-    scope = [c == v for c, v in ((r.account, account), (r.region, region)) if v is not None]
-    rank = sa.func.row_number().over(partition_by=(r.account, r.region, r.schedule_name),
-                                     order_by=(r.scheduled_time.desc(), r.execution_id.desc()))
-    ranked = sa.select(r.execution_id, rank.label("rank")).where(*scope).subquery()
-    newest = sa.select(ranked.c.execution_id).where(ranked.c.rank == 1)
-    return [_result(row) for row in conn.execute(_select().where(r.execution_id.in_(newest)))]
+def latest(conn: Connection, schedule_kind: str, account: str | None = None, region: str | None = None
+           ) -> list[Result]:
+    """The latest result (by scheduled time) of each schedule (the resources of `schedule_kind`, in every account
+    and region unless narrowed) whose execution was created since the schedule was: one index seek each."""
+    r, s = execution_results.c, resources.c
+    newest = (sa.select(r.execution_id)
+              .where(r.account == s.account, r.region == s.region, r.schedule_name == s.name)
+              .order_by(r.scheduled_time.desc(), r.execution_id.desc()).limit(1)
+              .correlate(resources).scalar_subquery())
+    scope = [c == v for c, v in ((s.account, account), (s.region, region)) if v is not None]
+    chosen = sa.select(newest.label("execution_id"), s.creation_time.label("created")).where(
+        s.kind == schedule_kind, *scope).subquery()
+    query = (_select().join(chosen, chosen.c.execution_id == r.execution_id)
+             .where(executions.c.creation_time >= chosen.c.created))
+    return [_result(row) for row in conn.execute(query).all()]
 
 
 def with_labels(conn: Connection, found: Sequence[Result], features: Collection[str] | None = None) -> list[Result]:

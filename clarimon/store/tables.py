@@ -52,6 +52,8 @@ executions = sa.Table(
     sa.Column("failure_reason", sa.Text(), nullable=True),
     sa.UniqueConstraint("account", "region", "schedule_name", "scheduled_time", name="executions_once"),
     sa.Index("executions_by_schedule", "account", "region", "schedule_name", "scheduled_time"),
+    # covers /metrics' executions by status (counted since the schedule's creation) without reading the rows
+    sa.Index("executions_by_schedule_status", "account", "region", "schedule_name", "status", "creation_time"),
 )
 
 # Which server runs a processing job, and when it last said so: a stale heartbeat means the server died.

@@ -63,3 +63,17 @@ def test_feature_names_become_prometheus_names() -> None:
     assert metric_name("age") == "feature_age"
     assert metric_name("income (k$)") == "feature_income__k__"
     assert metric_name("größe") == "feature_gr__e"
+
+
+def test_a_schedule_created_again_starts_from_nothing(scheduled: Context) -> None:  # noqa: F811
+    run(scheduled, 0, DRIFTED)
+    end_execution(scheduled, ExecutionStatus.FAILED, 1)
+    before = scrape(scheduled)
+    assert before["clarimon_monitoring_alert_in_alert"][0].value == 1.0
+    schedules.delete(scheduled, {"MonitoringScheduleName": "hourly"})
+    schedules.create(scheduled, schedule_request())
+    run(scheduled, 2, NORMAL)
+    after = scrape(scheduled)
+    assert {s.labels["status"]: s.value for s in after["clarimon_monitoring_executions"]} == {"Completed": 1}
+    assert [s.value for s in after["clarimon_monitoring_alert_in_alert"]] == [0.0]
+    assert [s.value for s in after["feature_sat"]] == [0.66]

@@ -64,10 +64,13 @@ def upgrade() -> None:
     )
     op.create_index("execution_results_by_schedule", "execution_results",
                     ["account", "region", "schedule_name", "scheduled_time", "execution_id"], unique=False)
+    op.create_index("executions_by_schedule_status", "executions",
+                    ["account", "region", "schedule_name", "status", "creation_time"], unique=False)
 
 
 def downgrade() -> None:
     """Drop them."""
+    op.drop_index("executions_by_schedule_status", table_name="executions")
     op.drop_index("execution_results_by_schedule", table_name="execution_results")
     op.drop_table("execution_results")
     op.drop_table("execution_labels")
