@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,7 @@ def insert(conn: Connection, *, account: str, region: str, schedule_name: str, s
 def by_job(conn: Connection, processing_job_arn: str) -> Execution | None:
     """The execution a processing job runs, if it is a monitoring execution's."""
     row = conn.execute(sa.select(executions).where(executions.c.processing_job_arn == processing_job_arn)).first()
-    return _execution(row) if row is not None else None
+    return execution_of(row) if row is not None else None
 
 
 def latest(conn: Connection, account: str, region: str, schedule_name: str) -> Execution | None:
@@ -84,7 +85,31 @@ def latest(conn: Connection, account: str, region: str, schedule_name: str) -> E
         .order_by(executions.c.scheduled_time.desc(), executions.c.id.desc())
         .limit(1)
     ).first()
-    return _execution(row) if row is not None else None
+    return execution_of(row) if row is not None else None
+
+
+def counts_by_status(conn: Connection, schedules: Iterable[tuple[str, str, str, float]]
+                     ) -> dict[tuple[str, str, str], dict[str, int]]:
+    """How many executions of each schedule `(account, region, name, created)` have each status, counting those
+    created since `created` (a schedule created again under an old name starts from nothing)."""
+    c = executions.c
+    wanted = {(account, region, name): created for account, region, name, created in schedules}
+    counts: dict[tuple[str, str, str], dict[str, int]] = {}
+    older: set[tuple[str, str, str]] = set()
+    # One pass over the covering index; a schedule with executions older than itself is counted again, exactly.
+    for account, region, name, status, count, first in conn.execute(
+            sa.select(c.account, c.region, c.schedule_name, c.status, sa.func.count(), sa.func.min(c.creation_time))
+            .group_by(c.account, c.region, c.schedule_name, c.status)):
+        key = (account, region, name)
+        if key in wanted:
+            counts.setdefault(key, {})[status] = int(count)
+            if first < wanted[key]:
+                older.add(key)
+    for key in older:
+        rows = conn.execute(sa.select(c.status, sa.func.count()).where(
+            *_schedule(*key), c.creation_time >= wanted[key]).group_by(c.status))
+        counts[key] = {status: int(count) for status, count in rows}
+    return counts
 
 
 def set_status(conn: Connection, processing_job_arn: str, now: float, status: str,
@@ -108,7 +133,7 @@ def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
          (c.last_modified_time, query.modified_before, query.modified_after)],
     )]
     statement = keyset(sa.select(executions), executions, conditions, SORT_COLUMNS[query.sort_by], query)
-    return [_execution(row) for row in conn.execute(statement)]
+    return [execution_of(row) for row in conn.execute(statement)]
 
 
 def sort_value(execution: Execution, sort_by: str) -> Any:
@@ -143,5 +168,6 @@ def _schedule(account: str, region: str, schedule_name: str) -> tuple[sa.ColumnE
     return c.account == account, c.region == region, c.schedule_name == schedule_name
 
 
-def _execution(row: Row[Any]) -> Execution:
+def execution_of(row: Row[Any]) -> Execution:
+    """An `executions` row as an Execution."""
     return Execution(**{column: getattr(row, column) for column in Execution.__dataclass_fields__})
