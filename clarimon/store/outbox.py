@@ -117,6 +117,11 @@ def release_gone(conn: Connection, gone: Callable[[str], bool]) -> int:
                             .values(claimed_by=None, claimed_until=None)).rowcount)
 
 
+def oldest(conn: Connection, limit: int = 100) -> list[Event]:
+    """The `limit` oldest events in the outbox, claimed or not."""
+    return [_event(row) for row in conn.execute(sa.select(outbox).order_by(outbox.c.id).limit(limit))]
+
+
 def pending(conn: Connection) -> int:
     """How many events wait to be sent."""
     return int(conn.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one())

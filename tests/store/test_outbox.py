@@ -20,8 +20,8 @@ def add_job(store: Store, status: str = "InProgress", kind: str = "processing-jo
 
 
 def events(store: Store) -> list[outbox.Event]:
-    with store.transaction() as conn:
-        return outbox.claim(conn, "reader", time.time() + 1, 0.001, 100)
+    with store.reading() as conn:
+        return outbox.oldest(conn)
 
 
 def test_nothing_is_recorded_unless_the_store_notifies(store: Store) -> None:
