@@ -104,7 +104,14 @@ class Sender:
                 return 0
         with self.store.transaction() as conn:
             claimed = outbox.claim(conn, self.owner, now, self.lease_seconds, self.batch)
-        return sum(self._pool.map(self._send, claimed))
+        # One resource's events go out one after the other, in the order of their changes; resources in parallel.
+        by_resource: dict[str, list[outbox.Event]] = {}
+        for row in claimed:
+            by_resource.setdefault(row.resource, []).append(row)
+        return sum(self._pool.map(self._send_all, by_resource.values()))
+
+    def _send_all(self, rows: list[outbox.Event]) -> int:
+        return sum(self._send(row) for row in rows)
 
     def _send(self, row: outbox.Event) -> bool:
         """POST one event to the receivers that lack it; record the outcome. True when all have it."""
