@@ -86,6 +86,11 @@ class Settings:
     max_connections: int = 1000  # connections beyond this are closed at once
     notify_urls: tuple[str, ...] = ()  # receivers of the EventBridge-shaped events (clarimon.jobs.notifications)
     notify_secret: Secret | None = None  # signs each event's body (HMAC-SHA256), when given
+    metrics_token: str | None = None  # the bearer token a /metrics scrape must carry; None: see api.metrics
+
+    def __repr__(self) -> str:  # a Settings in a log line or a traceback never shows the metrics token
+        shown = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "metrics_token"}
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())}, metrics_token=...)"
 
 
 def default_home() -> Path:

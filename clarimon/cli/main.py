@@ -181,6 +181,9 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--notify-secret", default=_env("NOTIFY_SECRET"),
                        help="sign each event's body with HMAC-SHA256 under this secret (X-Clarimon-Signature) "
                             "(CLARIMON_NOTIFY_SECRET)")
+    serve.add_argument("--metrics-token", default=_env("METRICS_TOKEN"),
+                       help="a bearer token that GET /metrics requires (CLARIMON_METRICS_TOKEN); without it /metrics "
+                            "is open in anonymous mode and closed when --credentials are given")
     serve.set_defaults(command=_serve)
 
 
@@ -288,6 +291,7 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         max_connections=_at_least(args.max_connections, 1, "--max-connections"),
         notify_urls=parse_notify_urls(args.notify_url or [_env("NOTIFY_URL", "") or ""]),
         notify_secret=_notify_secret(args.notify_secret),
+        metrics_token=args.metrics_token or None,
     )
 
 

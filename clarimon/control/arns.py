@@ -13,11 +13,11 @@ _ARN = regex.compile(r"arn:aws[a-z-]*:sagemaker:([a-z0-9-]*):(\d{12}):([a-z-]+)/
 
 def arn(ctx: Context, kind: str, name: str) -> str:
     """The ARN of the caller's resource `name` of `kind` (the name lower-cased, as SageMaker does)."""
-    return scoped_arn(ctx.account, ctx.region, kind, name)
+    return of(ctx.account, ctx.region, kind, name)
 
 
-def scoped_arn(account: str, region: str, kind: str, name: str) -> str:
-    """The ARN of `account`'s resource `name` of `kind` in `region`."""
+def of(account: str, region: str, kind: str, name: str) -> str:
+    """The ARN of the resource `name` of `kind` in an account and region."""
     return f"arn:aws:sagemaker:{region}:{account}:{kind}/{name.lower()}"
 
 

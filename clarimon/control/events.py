@@ -51,7 +51,7 @@ def event(row: outbox.Event) -> dict[str, Any]:
         return envelope(row, detail_type, SOURCE, [resource.arn], detail)
     if row.kind == outbox.EXECUTION:
         execution = Execution(**row.snapshot)
-        schedule = arns.scoped_arn(execution.account, execution.region, SCHEDULE_KIND, execution.schedule_name)
+        schedule = arns.of(execution.account, execution.region, SCHEDULE_KIND, execution.schedule_name)
         detail = {**_shaped(execution_summary(execution), _shape("MonitoringExecutionSummary")),
                   "MonitoringScheduleArn": schedule}
         return envelope(row, EXECUTION, SOURCE, [schedule, *filter(None, [execution.processing_job_arn])], detail)
@@ -88,7 +88,7 @@ def _alarm(row: outbox.Event) -> dict[str, Any]:
     snapshot = row.snapshot
     name = f"{snapshot['MonitoringScheduleName']}-{snapshot['MonitoringAlertName']}"
     alarm_arn = f"arn:aws:cloudwatch:{row.region}:{row.account}:alarm:{name}"
-    schedule = arns.scoped_arn(row.account, row.region, SCHEDULE_KIND, snapshot["MonitoringScheduleName"])
+    schedule = arns.of(row.account, row.region, SCHEDULE_KIND, snapshot["MonitoringScheduleName"])
     state = {"value": ALARM_VALUES.get(row.status, row.status), "reason": snapshot.get("Reason", ""),
              "timestamp": _iso(row.time, milliseconds=True)}
     detail: dict[str, Any] = {

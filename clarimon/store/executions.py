@@ -74,13 +74,13 @@ def insert(conn: Connection, *, account: str, region: str, schedule_name: str, s
     if outbox.notifying(conn):
         row = conn.execute(sa.select(executions).where(
             *_schedule(account, region, schedule_name), executions.c.scheduled_time == scheduled_time)).one()
-        _notify(conn, _execution(row), None)
+        _notify(conn, execution_of(row), None)
 
 
 def by_job(conn: Connection, processing_job_arn: str) -> Execution | None:
     """The execution a processing job runs, if it is a monitoring execution's."""
     row = conn.execute(sa.select(executions).where(executions.c.processing_job_arn == processing_job_arn)).first()
-    return _execution(row) if row is not None else None
+    return execution_of(row) if row is not None else None
 
 
 def latest(conn: Connection, account: str, region: str, schedule_name: str) -> Execution | None:
@@ -91,7 +91,17 @@ def latest(conn: Connection, account: str, region: str, schedule_name: str) -> E
         .order_by(executions.c.scheduled_time.desc(), executions.c.id.desc())
         .limit(1)
     ).first()
-    return _execution(row) if row is not None else None
+    return execution_of(row) if row is not None else None
+
+
+def counts_by_status(conn: Connection, account: str, region: str, schedule_name: str,
+                     created_since: float) -> dict[str, int]:
+    """How many executions of the schedule created since `created_since` have each status."""
+    c = executions.c
+    rows = conn.execute(sa.select(c.status, sa.func.count()).where(*_schedule(account, region, schedule_name),
+                                                                   c.creation_time >= created_since)
+                        .group_by(c.status))
+    return {status: int(count) for status, count in rows}
 
 
 def set_status(conn: Connection, processing_job_arn: str, now: float, status: str,
@@ -128,7 +138,7 @@ def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
          (c.last_modified_time, query.modified_before, query.modified_after)],
     )]
     statement = keyset(sa.select(executions), executions, conditions, SORT_COLUMNS[query.sort_by], query)
-    return [_execution(row) for row in conn.execute(statement)]
+    return [execution_of(row) for row in conn.execute(statement)]
 
 
 def sort_value(execution: Execution, sort_by: str) -> Any:
@@ -163,5 +173,6 @@ def _schedule(account: str, region: str, schedule_name: str) -> tuple[sa.ColumnE
     return c.account == account, c.region == region, c.schedule_name == schedule_name
 
 
-def _execution(row: Row[Any]) -> Execution:
+def execution_of(row: Row[Any]) -> Execution:
+    """An `executions` row as an Execution."""
     return Execution(**{column: getattr(row, column) for column in Execution.__dataclass_fields__})
