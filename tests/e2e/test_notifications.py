@@ -1,6 +1,6 @@
-"""Notifications end to end: a receiver on loopback gets each status change once, signed; an event whose receiver
-refused it survives `kill -9` of the server and arrives after the restart; two servers on one database send
-each event once."""
+"""Notifications end to end: a receiver on loopback gets each status change once, signed (processing jobs,
+endpoints, monitoring executions, alerts); an event whose receiver refused it survives `kill -9` of the server
+and arrives after the restart; two servers on one database send each event once."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from sklearn.linear_model import LogisticRegression
 
 from clarimon.jobs.notifications import SIGNATURE_HEADER, TIMESTAMP_HEADER, signature
 from tests.documents import clarify_job
-from tests.e2e.test_endpoints import deploy_sklearn, wait_for
+from tests.e2e.test_endpoints import deploy_sklearn, fitted, wait_for  # noqa: F401 (fixture)
+from tests.e2e.test_monitoring import definition, executions, prepare, schedule, serve
 from tests.receivers import Receiver, receiver
 from tests.servers import eventually
 
@@ -117,3 +118,45 @@ def test_two_servers_on_one_database_send_each_event_once(make_server: Any, regi
         names = sorted(e["detail"]["ProcessingJobName"] for e in received)
         assert names == sorted(f"job-{i}" for i in range(12)), summary(got)
         assert len({e["id"] for e in received}) == 12
+
+
+def test_an_execution_and_its_alert_are_told(make_server: Any, region: str, tmp_path: Path,
+                                            fitted: LogisticRegression) -> None:  # noqa: F811
+    with receiver() as got:
+        server, clock = serve(make_server, tmp_path, "--notify-url", got.url)
+        client = server.client(region)
+        prepare(server, client, tmp_path, fitted, "churn")  # an endpoint that got no traffic
+        client.create_model_explainability_job_definition(**definition("churn-def", "churn"))
+        clock.set("2026-11-25T06:40:00Z")
+        schedule(client, "empty-now", "churn-def", "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H")
+        [run] = executions(client, "empty-now", 1)
+        assert run["MonitoringExecutionStatus"] == "Failed", run  # no data: the default alert (1 of 1) goes off
+        [alert] = client.list_monitoring_alerts(MonitoringScheduleName="empty-now")["MonitoringAlertSummaries"]
+        assert alert["AlertStatus"] == "InAlert"
+        client.update_monitoring_alert(MonitoringScheduleName="empty-now",
+                                       MonitoringAlertName=alert["MonitoringAlertName"], DatapointsToAlert=2,
+                                       EvaluationPeriod=3)
+        received = settle(got, 2 + 2 + 3 + 2)
+
+        def of(detail_type: str) -> list[dict[str, Any]]:
+            return [e for e in received if e["detail-type"] == detail_type]
+
+        assert [e["detail"]["EndpointStatus"] for e in of("SageMaker Endpoint State Change")] == [
+            "CREATING", "IN_SERVICE"]
+        assert [e["detail"]["ProcessingJobStatus"] for e in of("SageMaker Processing Job State Change")] == [
+            "InProgress", "Failed"]
+        execution = of("SageMaker Monitoring Execution State Change")
+        assert [e["detail"]["MonitoringExecutionStatus"] for e in execution] == ["Pending", "InProgress", "Failed"]
+        schedule_arn = client.describe_monitoring_schedule(MonitoringScheduleName="empty-now")["MonitoringScheduleArn"]
+        assert execution[-1]["resources"] == [schedule_arn, run["ProcessingJobArn"]]
+        assert execution[-1]["detail"]["FailureReason"] == run["FailureReason"]
+        assert execution[-1]["detail"]["ScheduledTime"] == round(run["ScheduledTime"].timestamp() * 1000)
+        assert execution[-1]["time"] == "2026-11-25T06:40:00Z"  # on the server's clock
+        alarms = of("CloudWatch Alarm State Change")
+        assert [(e["detail"]["state"]["value"], e["detail"]["previousState"]["value"]) for e in alarms] == [
+            ("ALARM", "OK"), ("OK", "ALARM")]
+        assert [e["detail"]["AlertStatus"] for e in alarms] == ["InAlert", "OK"]
+        assert alarms[0]["source"] == "aws.cloudwatch" and alarms[0]["resources"][1] == schedule_arn
+        assert alarms[0]["detail"]["alarmName"] == f"empty-now-{alert['MonitoringAlertName']}"
+        assert (alarms[1]["detail"]["DatapointsToAlert"], alarms[1]["detail"]["EvaluationPeriod"]) == (2, 3)
+        assert len({e["id"] for e in received}) == len(received) == 9
