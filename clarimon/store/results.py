@@ -5,13 +5,13 @@ expected values and NDCG (`execution_labels`) and its global attributions beside
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from clarimon.engine.drift import Attribution, LabelResult
 from clarimon.store.executions import Execution, execution_of
@@ -82,12 +82,16 @@ def insert(conn: Connection, execution_id: int, status: str, ending: Ending) -> 
         conn.execute(execution_attributions.insert(), attributions)
 
 
-_COLUMNS = (*execution_results.c, executions.c.creation_time, executions.c.processing_job_arn,
-            executions.c.failure_reason)
+_FROM_EXECUTIONS = ("creation_time", "processing_job_arn", "failure_reason")
+# The columns a Result is made of, in the order of its fields (all but `labels`).
+_COLUMNS = tuple((executions if name in _FROM_EXECUTIONS else execution_results).c[name]
+                 for name in Result.__dataclass_fields__ if name != "labels")
+_VIOLATIONS = _COLUMNS.index(execution_results.c.violations)
+_PUBLISH = _COLUMNS.index(execution_results.c.publish_metrics)
 
 
-def _select() -> sa.Select[Any]:
-    return sa.select(*_COLUMNS).join(executions, executions.c.id == execution_results.c.execution_id)
+def _select(*columns: Any) -> sa.Select[Any]:
+    return sa.select(*(columns or _COLUMNS)).join(executions, executions.c.id == execution_results.c.execution_id)
 
 
 def one(conn: Connection, account: str, region: str, execution_id: int) -> Result | None:
@@ -95,22 +99,31 @@ def one(conn: Connection, account: str, region: str, execution_id: int) -> Resul
     r = execution_results.c
     row = conn.execute(_select().where(r.execution_id == execution_id, r.account == account,
                                        r.region == region)).first()
-    return with_labels(conn, [_result(row)])[0] if row is not None else None
+    if row is None:
+        return None
+    return _result(row, _labels(conn, sa.select(sa.literal(execution_id).label("execution_id")).subquery(),
+                                       None).get(execution_id, ()))
 
 
 def series(conn: Connection, account: str, region: str, schedule_name: str, *, limit: int,
-           before: float | None = None, created_since: float | None = None) -> list[Result]:
+           before: float | None = None, created_since: float | None = None, labels: bool = False,
+           features: Collection[str] | None = None) -> list[Result]:
     """The schedule's latest `limit` results (scheduled before `before` when given; executions created since
-    `created_since`: the current schedule of that name), oldest first, without labels."""
+    `created_since`: the current schedule of that name), oldest first; with their labels when `labels`, and the
+    attributions of `features` (all when None, none when empty)."""
     r = execution_results.c
     conditions = [r.account == account, r.region == region, r.schedule_name == schedule_name]
     if before is not None:
         conditions.append(r.scheduled_time < before)
     if created_since is not None:
         conditions.append(executions.c.creation_time >= created_since)
-    rows = conn.execute(_select().where(*conditions).order_by(r.scheduled_time.desc(), r.execution_id.desc())
-                        .limit(limit)).all()
-    return [_result(row) for row in reversed(rows)]
+    order = (r.scheduled_time.desc(), r.execution_id.desc())
+    rows = conn.execute(_select().where(*conditions).order_by(*order).limit(limit)).all()
+    found: dict[int, tuple[LabelResult, ...]] = {}
+    if labels and rows:
+        chosen = _select(r.execution_id).where(*conditions).order_by(*order).limit(limit).subquery()
+        found = _labels(conn, chosen, features)
+    return [_result(row, found.get(row[0], ())) for row in reversed(rows)]
 
 
 def latest(conn: Connection, account: str | None = None, region: str | None = None) -> list[Result]:
@@ -124,25 +137,37 @@ def latest(conn: Connection, account: str | None = None, region: str | None = No
     return [_result(row) for row in conn.execute(_select().where(r.execution_id.in_(newest)))]
 
 
-def with_labels(conn: Connection, found: Sequence[Result]) -> list[Result]:
-    """`found` with their labels and attributions, read in two queries."""
-    ids = [result.execution_id for result in found]
-    if not ids:
+def with_labels(conn: Connection, found: Sequence[Result], features: Collection[str] | None = None) -> list[Result]:
+    """`found` with their labels and attributions (only those of `features` when given; none for an empty
+    collection)."""
+    if not found:
         return []
-    a = execution_attributions.c
+    ids = sa.select(execution_results.c.execution_id).where(
+        execution_results.c.execution_id.in_([result.execution_id for result in found])).subquery()
+    labels = _labels(conn, ids, features)
+    return [dataclasses.replace(result, labels=labels.get(result.execution_id, ())) for result in found]
+
+
+def _labels(conn: Connection, ids: sa.Subquery, features: Collection[str] | None
+            ) -> dict[int, tuple[LabelResult, ...]]:
+    """The labels of the executions whose ids `ids` selects, with the attributions of `features` (all when None),
+    in two queries."""
     attributions: dict[tuple[int, str], list[Attribution]] = {}
-    for row in conn.execute(sa.select(a.execution_id, a.label, a.feature, a.value, a.baseline_value)
-                            .where(a.execution_id.in_(ids)).order_by(a.execution_id, a.label, a.position)):
-        attributions.setdefault((row.execution_id, row.label), []).append(
-            Attribution(row.feature, row.value, row.baseline_value))
-    labels: dict[int, list[LabelResult]] = {}
-    lc = execution_labels.c
-    for row in conn.execute(sa.select(execution_labels).where(lc.execution_id.in_(ids))
-                            .order_by(lc.execution_id, lc.label)):
-        labels.setdefault(row.execution_id, []).append(LabelResult(
-            row.label, row.expected_value, row.baseline_expected_value, row.ndcg, row.threshold,
-            tuple(attributions.get((row.execution_id, row.label), ()))))
-    return [dataclasses.replace(result, labels=tuple(labels.get(result.execution_id, ()))) for result in found]
+    if features is None or features:
+        a = execution_attributions.c
+        query = (sa.select(a.execution_id, a.label, a.feature, a.value, a.baseline_value)
+                 .join(ids, ids.c.execution_id == a.execution_id).order_by(a.execution_id, a.label, a.position))
+        if features is not None:
+            query = query.where(a.feature.in_(list(features)))
+        for execution_id, label, feature, value, baseline in conn.execute(query).all():
+            attributions.setdefault((execution_id, label), []).append(Attribution(feature, value, baseline))
+    found: dict[int, list[LabelResult]] = {}
+    c = execution_labels.c
+    labels = (sa.select(c.execution_id, c.label, c.expected_value, c.baseline_expected_value, c.ndcg, c.threshold)
+              .join(ids, ids.c.execution_id == c.execution_id).order_by(c.execution_id, c.label))
+    for row in conn.execute(labels).all():
+        found.setdefault(row[0], []).append(LabelResult(*row[1:], tuple(attributions.get((row[0], row[1]), ()))))
+    return {execution_id: tuple(labels) for execution_id, labels in found.items()}
 
 
 def recent_statuses(conn: Connection, account: str, region: str, schedule_name: str, *, limit: int,
@@ -170,8 +195,10 @@ def unrecorded(conn: Connection, statuses: Iterable[str], *, after_id: int, limi
     return [execution_of(row) for row in rows]
 
 
-def _result(row: Row[Any]) -> Result:
-    values = {name: getattr(row, name) for name in Result.__dataclass_fields__ if name != "labels"}
-    values["violations"] = orjson.loads(values["violations"])
-    values["publish_metrics"] = bool(values["publish_metrics"])
-    return Result(**values)
+def _result(row: Sequence[Any], labels: tuple[LabelResult, ...] = ()) -> Result:
+    values = list(row)
+    text = values[_VIOLATIONS]
+    values[_VIOLATIONS] = [] if text == "[]" else orjson.loads(text)
+    values[_PUBLISH] = bool(values[_PUBLISH])
+    values.append(labels)
+    return Result(*values)
