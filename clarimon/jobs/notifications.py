@@ -66,7 +66,7 @@ class Sender:
         self.secret = secret
         self.owner = owner_id()
         self.interval = interval
-        self.lease_seconds = max(lease_seconds, 2 * timeout * len(urls))
+        self.lease_seconds = max(lease_seconds, 3 * timeout)
         self.timeout = timeout
         self.batch = batch
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clarimon-notify")
@@ -104,19 +104,18 @@ class Sender:
                 return 0
         with self.store.transaction() as conn:
             claimed = outbox.claim(conn, self.owner, now, self.lease_seconds, self.batch)
+        # A POST starts only while the claim outlasts it, so no other server takes an event being sent.
+        deadline = time.monotonic() + self.lease_seconds - self.timeout - 1
         # One resource's events go out one after the other, in the order of their changes; resources in parallel.
         by_resource: dict[str, list[outbox.Event]] = {}
         for row in claimed:
             by_resource.setdefault(row.resource, []).append(row)
-        return sum(self._pool.map(self._send_all, by_resource.values()))
+        return sum(self._pool.map(lambda rows: sum(self._send(row, deadline) for row in rows), by_resource.values()))
 
-    def _send_all(self, rows: list[outbox.Event]) -> int:
-        return sum(self._send(row) for row in rows)
-
-    def _send(self, row: outbox.Event) -> bool:
+    def _send(self, row: outbox.Event, deadline: float) -> bool:
         """POST one event to the receivers that lack it; record the outcome. True when all have it."""
         delivered = list(row.delivered_to)
-        error = ""
+        error, late = "", False
         try:
             body = orjson.dumps(events.event(row))
         except Exception as failure:  # a row that cannot be rendered is retried, then dropped, never loops
@@ -126,26 +125,30 @@ class Sender:
             for url in self.urls:
                 if url in delivered:
                     continue
+                if time.monotonic() > deadline:  # the claim runs out: the rest goes next round, not a failure
+                    late = True
+                    break
                 problem = self._post(url, row.event_id, body)
                 if problem is None:
                     delivered.append(url)
                 else:
                     error = f"{url}: {problem}"
-        done = not error
-        attempts = row.attempts + 1
+        done = not error and not late
+        attempts = row.attempts + 1 if error else row.attempts
         with self.store.transaction() as conn:
             if done or attempts >= MAX_ATTEMPTS:
                 outbox.delivered(conn, row.id)
             else:
-                outbox.retry(conn, row.id, self.owner, at=time.time() + backoff(attempts, self._rng),
-                             delivered_to=tuple(delivered), error=error)
+                at = time.time() + backoff(attempts, self._rng) if error else time.time()
+                outbox.retry(conn, row.id, self.owner, at=at, delivered_to=tuple(delivered), error=error,
+                             failed=bool(error))
         if done:
             log.info("notification sent event=%s kind=%s status=%s receivers=%d", row.event_id, row.kind,
                      row.status, len(self.urls))
         elif attempts >= MAX_ATTEMPTS:
             log.error("notification dropped after %d attempts event=%s kind=%s error=%s", attempts, row.event_id,
                       row.kind, error)
-        else:
+        elif error:
             log.warning("notification not delivered event=%s attempt=%d error=%s", row.event_id, attempts, error)
         return done
 

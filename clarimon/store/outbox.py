@@ -96,13 +96,13 @@ def delivered(conn: Connection, event_id: int) -> None:
 
 
 def retry(conn: Connection, event_id: int, owner: str, *, at: float, delivered_to: tuple[str, ...],
-          error: str) -> None:
-    """A delivery failed: the event is due again at `at`, remembering who already has it (only while `owner`
-    still holds the claim)."""
+          error: str, failed: bool = True) -> None:
+    """The event is due again at `at`, remembering who already has it (only while `owner` still holds the
+    claim); `failed`: a delivery failed (an attempt counted), else the sender ran out of time for it."""
     c = outbox.c
     conn.execute(outbox.update().where(c.id == event_id, c.claimed_by == owner).values(
-        attempts=c.attempts + 1, next_attempt=at, claimed_by=None, claimed_until=None,
-        delivered_to=orjson.dumps(list(delivered_to)).decode(), last_error=error[:1024]))
+        attempts=c.attempts + 1 if failed else c.attempts, next_attempt=at, claimed_by=None, claimed_until=None,
+        delivered_to=orjson.dumps(list(delivered_to)).decode(), last_error=error[:1024] if failed else c.last_error))
 
 
 def release_gone(conn: Connection, gone: Callable[[str], bool]) -> int:

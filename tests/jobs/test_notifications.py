@@ -153,3 +153,26 @@ def test_the_readme_snippet_verifies_what_clarimon_signs() -> None:
     assert verify(body, {"X-Clarimon-Timestamp": old, "X-Clarimon-Signature": signature("s3cret", old, body)},
                   "s3cret") is False
     assert verify(body, {}, "s3cret") is False
+
+
+def test_a_sender_whose_claim_runs_out_leaves_the_event_for_the_next_round(ctx: Context) -> None:
+    """No POST starts unless the claim outlasts it (another server could take the event meanwhile); what is
+    left is due again at once, with no attempt counted."""
+    ctx.store.notifying = True
+    make_jobs(ctx, 1)
+    with receiver() as got:
+        hurried = Sender(ctx.store, (got.url,), None, lease_seconds=0.0, timeout=0.5)  # a claim of 1.5 s
+        try:
+            assert hurried.send_due() == 0
+        finally:
+            hurried.close()
+        assert got.accepted == []
+        with ctx.store.reading() as conn:
+            (row,) = outbox.oldest(conn)
+            assert row.attempts == 0 and outbox.any_due(conn, time.time())
+        patient = Sender(ctx.store, (got.url,), None)
+        try:
+            assert patient.send_due() == 1
+        finally:
+            patient.close()
+        assert len(got.accepted) == 1
