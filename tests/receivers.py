@@ -1,11 +1,12 @@
 """A notification receiver for tests: a small HTTP server on a free loopback port that records what it is sent,
-and answers 503 while told to refuse."""
+answers 503 while told to refuse, and can hold each answer back for a while."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ class Receiver:
     accepted: list[Received] = field(default_factory=list)
     refused: int = 0
     refusing: bool = False
+    arrived: int = 0  # POSTs whose body was read, answered or not yet
+    delay: float = 0.0  # seconds to wait after reading a body, before recording and answering it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def events(self) -> list[dict[str, Any]]:
@@ -52,15 +55,22 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             with state.lock:
+                state.arrived += 1
+                delay = state.delay
+            time.sleep(delay)
+            with state.lock:
                 if state.refusing:
                     state.refused += 1
                     status = 503
                 else:
                     state.accepted.append(Received(dict(self.headers.items()), body))
                     status = 200
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:  # the sender is gone (killed while waiting)
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet
             pass

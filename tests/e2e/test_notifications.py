@@ -94,6 +94,24 @@ def test_an_undelivered_event_survives_kill_9_and_arrives_after_the_restart(make
         assert event["detail"]["ProcessingJobStatus"] == "Failed"
 
 
+def test_an_event_a_killed_server_was_sending_is_sent_again_after_the_restart(make_server: Any, region: str
+                                                                            ) -> None:
+    """The dead server's claim is given up at the restart (its process is gone), not after the claim's 60 s."""
+    with receiver() as got:
+        got.delay = 8.0  # the first POST hangs: the server is killed in the middle of it
+        server = make_server("--notify-url", got.url, *QUIET)
+        server.client(region).create_processing_job(**failed_job("in-flight"))
+        eventually(lambda: got.arrived >= 1, 30, lambda: "the server never tried to deliver the event")
+        server.kill()
+        got.delay = 0.0
+        server.start()
+        # at least once: the restarted server's delivery, and the hung one the receiver records after its delay
+        received = settle(got, 2, timeout=30)
+        assert len(received) == 2 and len({e["id"] for e in received}) == 1
+        assert received[0]["detail"]["ProcessingJobName"] == "in-flight"
+        assert "notifications of a stopped server taken back count=1" in server.log()
+
+
 def test_a_server_without_receivers_keeps_no_events(make_server: Any, region: str) -> None:
     """Receivers added later are not flooded with what happened before them."""
     with receiver() as got:
