@@ -19,6 +19,7 @@ import random
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -46,6 +47,19 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     `secret` of `<timestamp>.<body>`."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return f"sha256={mac.hexdigest()}"
+
+
+def receiver_key(url: str) -> str:
+    """How the outbox remembers that a receiver has an event: a digest of its URL (which may hold a token)."""
+    return hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def shown(url: str) -> str:
+    """A receiver's URL as a log line shows it: without user, password or query, where tokens live."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host  # an IPv6 address
+    return urllib.parse.urlunsplit((parts.scheme, f"{host}:{parts.port}" if parts.port else host, parts.path, "", ""))
 
 
 def backoff(attempts: int, rng: random.Random) -> float:
@@ -123,16 +137,16 @@ class Sender:
             body, error = b"", f"{type(failure).__name__}: {failure}"
         if body:
             for url in self.urls:
-                if url in delivered:
+                if receiver_key(url) in delivered:
                     continue
                 if time.monotonic() > deadline:  # the claim runs out: the rest goes next round, not a failure
                     late = True
                     break
                 problem = self._post(url, row.event_id, body)
                 if problem is None:
-                    delivered.append(url)
+                    delivered.append(receiver_key(url))
                 else:
-                    error = f"{url}: {problem}"
+                    error = f"{shown(url)}: {problem}"
         done = not error and not late
         attempts = row.attempts + 1 if error else row.attempts
         with self.store.transaction() as conn:
