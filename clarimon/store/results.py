@@ -1,6 +1,5 @@
-"""Queries on what monitoring executions found: one `execution_results` row per ended execution, its labels'
-expected values and NDCG (`execution_labels`) and its global attributions beside the baseline's
-(`execution_attributions`)."""
+"""Queries on what monitoring executions found: one `execution_results` row per ended execution, and per label
+(`execution_labels`) its expected values, NDCG and global attributions beside the baseline's."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from clarimon.engine.drift import Attribution, LabelResult
 from clarimon.store.executions import Execution, execution_of
-from clarimon.store.tables import execution_attributions, execution_labels, execution_results, executions
+from clarimon.store.tables import execution_labels, execution_results, executions
 
 
 @dataclass(frozen=True)
@@ -73,13 +72,9 @@ def insert(conn: Connection, execution_id: int, status: str, ending: Ending) -> 
         conn.execute(execution_labels.insert(), [
             {"execution_id": execution_id, "label": label.label, "expected_value": label.expected_value,
              "baseline_expected_value": label.baseline_expected_value, "ndcg": label.ndcg,
-             "threshold": label.threshold} for label in ending.labels])
-    attributions = [
-        {"execution_id": execution_id, "label": label.label, "feature": a.feature, "position": position,
-         "value": a.value, "baseline_value": a.baseline}
-        for label in ending.labels for position, a in enumerate(label.attributions)]
-    if attributions:
-        conn.execute(execution_attributions.insert(), attributions)
+             "threshold": label.threshold,
+             "attributions": orjson.dumps([[a.feature, a.value, a.baseline] for a in label.attributions]).decode()}
+            for label in ending.labels])
 
 
 _FROM_EXECUTIONS = ("creation_time", "processing_job_arn", "failure_reason")
@@ -151,22 +146,20 @@ def with_labels(conn: Connection, found: Sequence[Result], features: Collection[
 def _labels(conn: Connection, ids: sa.Subquery, features: Collection[str] | None
             ) -> dict[int, tuple[LabelResult, ...]]:
     """The labels of the executions whose ids `ids` selects, with the attributions of `features` (all when None),
-    in two queries."""
-    attributions: dict[tuple[int, str], list[Attribution]] = {}
-    if features is None or features:
-        a = execution_attributions.c
-        query = (sa.select(a.execution_id, a.label, a.feature, a.value, a.baseline_value)
-                 .join(ids, ids.c.execution_id == a.execution_id).order_by(a.execution_id, a.label, a.position))
-        if features is not None:
-            query = query.where(a.feature.in_(list(features)))
-        for execution_id, label, feature, value, baseline in conn.execute(query).all():
-            attributions.setdefault((execution_id, label), []).append(Attribution(feature, value, baseline))
+    in one query."""
     found: dict[int, list[LabelResult]] = {}
     c = execution_labels.c
-    labels = (sa.select(c.execution_id, c.label, c.expected_value, c.baseline_expected_value, c.ndcg, c.threshold)
-              .join(ids, ids.c.execution_id == c.execution_id).order_by(c.execution_id, c.label))
-    for row in conn.execute(labels).all():
-        found.setdefault(row[0], []).append(LabelResult(*row[1:], tuple(attributions.get((row[0], row[1]), ()))))
+    wanted = None if features is None else set(features)
+    columns = [c.execution_id, c.label, c.expected_value, c.baseline_expected_value, c.ndcg, c.threshold]
+    if wanted is None or wanted:
+        columns.append(c.attributions)
+    query = sa.select(*columns).join(ids, ids.c.execution_id == c.execution_id).order_by(c.execution_id, c.label)
+    for row in conn.execute(query).all():
+        attributions: tuple[Attribution, ...] = ()
+        if len(row) > 6:
+            attributions = tuple(Attribution(*item) for item in orjson.loads(row[6])
+                                 if wanted is None or item[0] in wanted)
+        found.setdefault(row[0], []).append(LabelResult(row[1], row[2], row[3], row[4], row[5], attributions))
     return {execution_id: tuple(labels) for execution_id, labels in found.items()}
 
 
