@@ -18,6 +18,7 @@ from clarimon.control.context import Context
 from clarimon.jobs import notifications
 from clarimon.jobs.notifications import Sender, backoff, signature
 from clarimon.store import Store, outbox
+from clarimon.store.tables import outbox as outbox_table
 from tests.documents import clarify_job
 from tests.receivers import receiver
 
@@ -183,3 +184,37 @@ def test_a_receivers_url_shows_in_logs_without_its_secrets() -> None:
     assert notifications.shown("https://user:pw@hooks.example:8443/in?token=abc") == "https://hooks.example:8443/in"
     assert notifications.shown("http://127.0.0.1/events") == "http://127.0.0.1/events"
     assert notifications.shown("http://[::1]:9000/e#x") == "http://[::1]:9000/e"
+
+
+def test_an_event_that_cannot_be_made_is_retried_and_keeps_no_other_back(ctx: Context) -> None:
+    ctx.store.notifying = True
+    with ctx.store.transaction() as conn:
+        outbox.record(conn, kind="bogus", account="000000000000", region="us-east-1", resource="r", status="S",
+                      previous_status=None, time=1.0, snapshot={})
+    make_jobs(ctx, 1)
+    with receiver() as got:
+        sender = Sender(ctx.store, (got.url,), None)
+        try:
+            assert sender.send_due() == 1  # the job's event
+        finally:
+            sender.close()
+        assert [e["detail"]["ProcessingJobName"] for e in got.events()] == ["job-0"]
+    with ctx.store.reading() as conn:
+        (bogus,) = outbox.oldest(conn)
+    assert bogus.kind == "bogus" and bogus.attempts == 1
+
+
+def test_an_event_is_dropped_after_its_last_attempt(ctx: Context) -> None:
+    ctx.store.notifying = True
+    make_jobs(ctx, 1)
+    with ctx.store.transaction() as conn:
+        conn.execute(outbox_table.update().values(attempts=notifications.MAX_ATTEMPTS - 1))
+    with receiver() as got:
+        got.refusing = True
+        sender = Sender(ctx.store, (got.url,), None)
+        try:
+            assert sender.send_due() == 0
+        finally:
+            sender.close()
+        assert got.refused == 1
+    assert pending(ctx.store) == 0
