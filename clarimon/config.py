@@ -7,6 +7,7 @@ import functools
 import ipaddress
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,16 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A shared secret that never shows in a log line or a traceback."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a server process is configured with."""
 
@@ -73,6 +84,8 @@ class Settings:
     header_seconds: float = 10.0  # a request whose headers take longer is dropped
     body_seconds: float = 30.0  # a request whose body takes longer is answered RequestTimeout
     max_connections: int = 1000  # connections beyond this are closed at once
+    notify_urls: tuple[str, ...] = ()  # receivers of the EventBridge-shaped events (clarimon.jobs.notifications)
+    notify_secret: Secret | None = None  # signs each event's body (HMAC-SHA256), when given
     metrics_token: str | None = None  # the bearer token a /metrics scrape must carry; None: see api.metrics
 
     def __repr__(self) -> str:  # a Settings in a log line or a traceback never shows the metrics token
@@ -197,6 +210,20 @@ def parse_credentials(text: str, source: str) -> dict[str, Credential]:
 
 # IAM's AccessKeyId: 16 to 128 word characters (the test keys AKIDALICE... are shorter: clarimon takes 4 up).
 ACCESS_KEY = regex.compile(r"\w{4,128}")
+
+
+def parse_notify_urls(values: list[str]) -> tuple[str, ...]:
+    """`--notify-url` values (each may hold several URLs, separated by commas or spaces, as the environment
+    variable does): http(s) URLs with a host, duplicates dropped; ValueError naming the first bad one."""
+    urls: list[str] = []
+    for value in values:
+        for url in filter(None, regex.split(r"[,\s]+", value.strip())):
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"--notify-url: {url!r} is not an http:// or https:// URL with a host")
+            if url not in urls:
+                urls.append(url)
+    return tuple(urls)
 
 
 def is_loopback(host: str) -> bool:

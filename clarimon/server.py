@@ -1,5 +1,5 @@
-"""The composition root: one server's services (store, objects, model host, capture writer, scheduler) built
-and handed to the ASGI app, with what runs when it starts and stops."""
+"""The composition root: one server's services (store, objects, model host, capture writer, scheduler,
+notifications sender) built and handed to the ASGI app, with what runs when it starts and stops."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from clarimon.clock import for_settings
 from clarimon.config import Settings
 from clarimon.control import endpoints, results_backfill
 from clarimon.control.context import Operation, Services
+from clarimon.jobs.notifications import Sender
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
 from clarimon.serving.capture import CaptureWriter
@@ -42,8 +43,13 @@ def assemble(
                         CaptureWriter(objects, settings.home / "capture-journal", settings.capture_flush_seconds))
     scheduler = Scheduler(services, interval=settings.scheduler_seconds, lease_seconds=settings.lease_seconds,
                           concurrency=settings.job_workers, preload=JOB_PRELOAD)
+    # With receivers, every status change writes an event in its own transaction, and this server sends them.
+    store.notifying = bool(settings.notify_urls)
+    sender = Sender(store, settings.notify_urls, settings.notify_secret) if settings.notify_urls else None
 
     def start() -> None:
+        if sender is not None:
+            sender.start()
         endpoints.recover(services)
         scheduler.start()
         if not results_backfill.done(services):
@@ -51,6 +57,8 @@ def assemble(
 
     def stop() -> None:
         scheduler.close()
+        if sender is not None:
+            sender.close()
         services.capture.close()  # after the last request: what was answered is written
         services.host.stop()
         services.store.close()

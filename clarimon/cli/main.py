@@ -14,11 +14,13 @@ from pathlib import Path
 from clarimon.api.identity import Regions
 from clarimon.config import (
     ACCOUNT_ID,
+    Secret,
     Settings,
     default_home,
     is_loopback,
     parse_access_keys,
     parse_bucket_owners,
+    parse_notify_urls,
     parse_quotas,
     parse_regions,
     read_credentials,
@@ -172,6 +174,13 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--max-connections", type=int, default=int(_env("MAX_CONNECTIONS", "1000") or 1000),
                        help="open connections beyond this are closed at once (CLARIMON_MAX_CONNECTIONS; "
                             "default 1000)")
+    serve.add_argument("--notify-url", action="append", default=[],
+                       help="POST an EventBridge-shaped JSON event to this URL on every status change of endpoints, "
+                            "processing jobs, monitoring executions and alerts; repeat for several receivers "
+                            "(CLARIMON_NOTIFY_URL: URLs separated by commas or spaces)")
+    serve.add_argument("--notify-secret", default=_env("NOTIFY_SECRET"),
+                       help="sign each event's body with HMAC-SHA256 under this secret (X-Clarimon-Signature) "
+                            "(CLARIMON_NOTIFY_SECRET)")
     serve.add_argument("--metrics-token", default=_env("METRICS_TOKEN"),
                        help="a bearer token that GET /metrics requires (CLARIMON_METRICS_TOKEN); without it /metrics "
                             "is open in anonymous mode and closed when --credentials are given")
@@ -280,8 +289,18 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         header_seconds=_above_zero(args.header_seconds, "--header-seconds"),
         body_seconds=_above_zero(args.body_seconds, "--body-seconds"),
         max_connections=_at_least(args.max_connections, 1, "--max-connections"),
+        notify_urls=parse_notify_urls(args.notify_url or [_env("NOTIFY_URL", "") or ""]),
+        notify_secret=_notify_secret(args.notify_secret),
         metrics_token=args.metrics_token or None,
     )
+
+
+def _notify_secret(value: str | None) -> Secret | None:
+    if value is None:
+        return None
+    if not value:
+        raise ValueError("--notify-secret must not be empty")
+    return Secret(value)
 
 
 def _at_least(value: int, minimum: int, option: str) -> int:

@@ -73,7 +73,7 @@ def owner_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _owner_gone(owner: str) -> bool:
+def owner_gone(owner: str) -> bool:
     """Whether a lease's owner is a process of this host that no longer exists (a server that crashed here and
     restarted need not wait for its old leases to expire)."""
     host, _, rest = owner.partition(":")
@@ -98,7 +98,7 @@ def fail_stale(services: Services, lease_seconds: float) -> int:
         for job in running:
             lease = executions.lease_of(conn, job.arn)
             # No lease: created, not yet taken (see `queued`).
-            if lease is not None and (lease[1] < limit or _owner_gone(lease[0])):
+            if lease is not None and (lease[1] < limit or owner_gone(lease[0])):
                 stale.append((job.arn, lease))
     for arn, lease in stale:
         when = iso(utc(lease[1]))

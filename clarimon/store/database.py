@@ -26,6 +26,9 @@ CONNECT_SECONDS = 5
 STATEMENT_SECONDS = 30
 POOL_SECONDS = 10
 
+# The key of a write connection's `info` saying whether status changes go to the outbox (store.outbox reads it).
+NOTIFYING = "clarimon.notifying"
+
 # Any constant works; it only has to be the same for every replica migrating one PostgreSQL database.
 _MIGRATION_LOCK = 0x636C6172
 
@@ -38,6 +41,8 @@ class Store:
         self.engine = _create_engine(url, pool_size)
         self.dialect = self.engine.dialect.name
         self._secret: bytes | None = None
+        # Whether status changes write notification events to the outbox (a server with receivers says so).
+        self.notifying = False
         # SQLite admits one writer at a time and makes the others poll with growing sleeps (its busy handler);
         # queueing this process's writers on a lock instead keeps the latency tail short.
         self._writer = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
@@ -48,6 +53,7 @@ class Store:
         into `conflict` (default ResourceInUse; SageMaker answers a taken model name with ValidationException)."""
         with _unavailable_mapped(), self._writer, self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE")
+            conn.info[NOTIFYING] = self.notifying
             try:
                 with conn.begin():
                     yield conn
