@@ -9,8 +9,8 @@ from clarimon.api.app import App
 from clarimon.api.operations import SAGEMAKER
 from clarimon.clock import for_settings
 from clarimon.config import Settings
-from clarimon.control import endpoints
 from clarimon.control.context import Operation, Services
+from clarimon.control.deployments import Reconciler
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
 from clarimon.serving.capture import CaptureWriter
@@ -31,20 +31,23 @@ def assemble(
     workers: int = 16,
     objects: Objects | None = None,
 ) -> App:
-    """The app of one server over `store`: it deploys the stored endpoints and starts scheduling when it starts,
-    and stops the scheduler, the capture writer, the models and the store, in that order, when it stops."""
+    """The app of one server over `store`: it starts serving the stored endpoints (and following their changes)
+    and scheduling when it starts, and stops the scheduler, the reconciler, the capture writer, the models and
+    the store, in that order, when it stops."""
     objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
     services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(),
                         CaptureWriter(objects, settings.home / "capture-journal", settings.capture_flush_seconds))
     scheduler = Scheduler(services, interval=settings.scheduler_seconds, lease_seconds=settings.lease_seconds,
                           concurrency=settings.job_workers, preload=JOB_PRELOAD)
+    reconciler = Reconciler(services, settings.reconcile_seconds)
 
     def start() -> None:
-        endpoints.recover(services)
+        reconciler.start()
         scheduler.start()
 
     def stop() -> None:
         scheduler.close()
+        reconciler.close()
         services.capture.close()  # after the last request: what was answered is written
         services.host.stop()
         services.store.close()

@@ -146,6 +146,10 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="processing jobs run at once by this server (CLARIMON_JOB_WORKERS; default 2)")
     serve.add_argument("--scheduler-seconds", type=float, default=float(_env("SCHEDULER_SECONDS", "5") or 5),
                        help="how often due schedules are looked for (CLARIMON_SCHEDULER_SECONDS; default 5)")
+    serve.add_argument("--reconcile-seconds", type=float, default=float(_env("RECONCILE_SECONDS", "1") or 1),
+                       help="how often the stored endpoints are compared with what this server serves, so that "
+                            "changes made through other replicas are served here (CLARIMON_RECONCILE_SECONDS; "
+                            "default 1)")
     serve.add_argument("--lease-seconds", type=float, default=float(_env("LEASE_SECONDS", "60") or 60),
                        help="a job whose server was silent this long ends Failed (CLARIMON_LEASE_SECONDS; default 60)")
     serve.add_argument("--clock-file", type=Path, default=_env("CLOCK_FILE"),
@@ -269,6 +273,7 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         capture_flush_seconds=args.capture_flush_seconds,
         job_workers=_at_least(args.job_workers, 1, "--job-workers"),
         scheduler_seconds=_above_zero(args.scheduler_seconds, "--scheduler-seconds"),
+        reconcile_seconds=_above_zero(args.reconcile_seconds, "--reconcile-seconds"),
         lease_seconds=_above_zero(args.lease_seconds, "--lease-seconds"),
         clock_file=Path(args.clock_file) if args.clock_file else None,
         dask_scheduler=args.dask_scheduler or None,
