@@ -9,6 +9,7 @@ one thread seals the segments every flush interval and moves each into its folde
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import os
 import threading
@@ -55,7 +56,7 @@ def record(config: dict[str, Any], exchange: Exchange, event_id: str) -> dict[st
         data["endpointInput"] = _payload(exchange.request, exchange.request_type, "INPUT", header)
     if modes & {"Output", "InputAndOutput"}:
         data["endpointOutput"] = _payload(exchange.response, exchange.response_type, "OUTPUT", header)
-    metadata = {"eventId": event_id, "inferenceTime": iso(utc(exchange.time))}
+    metadata = {"eventId": event_id, "inferenceTime": _second(int(exchange.time // 1))}
     if exchange.inference_id:
         metadata["inferenceId"] = exchange.inference_id
     return {"captureData": data, "eventMetadata": metadata, "eventVersion": "0"}
@@ -64,9 +65,9 @@ def record(config: dict[str, Any], exchange: Exchange, event_id: str) -> dict[st
 def _payload(body: bytes, content_type: str, mode: str, header: dict[str, Any]) -> dict[str, str]:
     kind = base_type(content_type, "application/octet-stream")
     # Without CaptureContentTypeHeader SageMaker base64-encodes everything; listed types are kept as text.
-    if kind in {base_type(t) for t in header.get("CsvContentTypes", [])}:
+    if kind in _types(tuple(header.get("CsvContentTypes", ()))):
         encoding, data = "CSV", body.decode("utf-8", errors="replace")
-    elif kind in {base_type(t) for t in header.get("JsonContentTypes", [])}:
+    elif kind in _types(tuple(header.get("JsonContentTypes", ()))):
         encoding, data = "JSON", body.decode("utf-8", errors="replace")
     else:
         encoding, data = "BASE64", base64.b64encode(body).decode()
@@ -75,7 +76,23 @@ def _payload(body: bytes, content_type: str, mode: str, header: dict[str, Any]) 
 
 def prefix(destination: str, exchange: Exchange) -> str:
     """The capture folder of an exchange: `<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh`."""
-    return f"{destination.rstrip('/')}/{exchange.endpoint}/{exchange.variant}/{utc(exchange.time):%Y/%m/%d/%H}"
+    return f"{destination.rstrip('/')}/{exchange.endpoint}/{exchange.variant}/{_hour(int(exchange.time // 3600))}"
+
+
+# Formatting a time costs more than the rest of a small record: each second's and each hour's text is made once.
+@functools.lru_cache(maxsize=8)
+def _second(second: int) -> str:
+    return iso(utc(second))
+
+
+@functools.lru_cache(maxsize=8)
+def _hour(hour: int) -> str:
+    return f"{utc(hour * 3600):%Y/%m/%d/%H}"
+
+
+@functools.lru_cache(maxsize=256)
+def _types(types: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(base_type(t) for t in types)
 
 
 class CaptureWriter:
