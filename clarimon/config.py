@@ -76,6 +76,8 @@ class Settings:
     capture_flush_seconds: float = 2.0
     job_workers: int = 2  # processing jobs run at once
     scheduler_seconds: float = 5.0  # how often due schedules are looked for
+    database_timeout_seconds: float = 30.0  # PostgreSQL: a statement's limit; no answer 5 s after it: 503
+    reconcile_seconds: float = 1.0  # how often stored endpoints are compared with what this server serves
     lease_seconds: float = 60.0  # a job whose server stays silent this long ends Failed
     clock_file: Path | None = None  # the time, from a file (tests and demos drive schedules with it)
     dask_scheduler: str | None = None  # a Dask scheduler's address: InstanceCount > 1 parts run on its workers

@@ -148,6 +148,15 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="processing jobs run at once by this server (CLARIMON_JOB_WORKERS; default 2)")
     serve.add_argument("--scheduler-seconds", type=float, default=float(_env("SCHEDULER_SECONDS", "5") or 5),
                        help="how often due schedules are looked for (CLARIMON_SCHEDULER_SECONDS; default 5)")
+    serve.add_argument("--database-timeout-seconds", type=float,
+                       default=float(_env("DATABASE_TIMEOUT_SECONDS", "30") or 30),
+                       help="PostgreSQL: a statement running longer is ended by the server, and a connection that "
+                            "has not answered 5 s after that is closed by clarimon, the request answered "
+                            "ServiceUnavailable (CLARIMON_DATABASE_TIMEOUT_SECONDS; default 30)")
+    serve.add_argument("--reconcile-seconds", type=float, default=float(_env("RECONCILE_SECONDS", "1") or 1),
+                       help="how often the stored endpoints are compared with what this server serves, so that "
+                            "changes made through other replicas are served here (CLARIMON_RECONCILE_SECONDS; "
+                            "default 1)")
     serve.add_argument("--lease-seconds", type=float, default=float(_env("LEASE_SECONDS", "60") or 60),
                        help="a job whose server was silent this long ends Failed (CLARIMON_LEASE_SECONDS; default 60)")
     serve.add_argument("--clock-file", type=Path, default=_env("CLOCK_FILE"),
@@ -281,6 +290,8 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         capture_flush_seconds=args.capture_flush_seconds,
         job_workers=_at_least(args.job_workers, 1, "--job-workers"),
         scheduler_seconds=_above_zero(args.scheduler_seconds, "--scheduler-seconds"),
+        database_timeout_seconds=_above_zero(args.database_timeout_seconds, "--database-timeout-seconds"),
+        reconcile_seconds=_above_zero(args.reconcile_seconds, "--reconcile-seconds"),
         lease_seconds=_above_zero(args.lease_seconds, "--lease-seconds"),
         clock_file=Path(args.clock_file) if args.clock_file else None,
         dask_scheduler=args.dask_scheduler or None,
@@ -317,7 +328,7 @@ def _above_zero(value: float, option: str) -> float:
 
 def _open_store(settings: Settings) -> Store:
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, statement_seconds=settings.database_timeout_seconds)
     store.upgrade()
     return store
 

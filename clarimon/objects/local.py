@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +26,10 @@ class Objects(Protocol):
 
     def write(self, uri: str, data: bytes) -> None:
         """Store `data` at `uri`, whole (a reader never sees a part)."""
+        ...
+
+    def move_in(self, uri: str, path: Path) -> None:
+        """Store the local file `path` at `uri`, whole, and remove the file."""
         ...
 
     def list(self, prefix: str) -> list[str]:
@@ -90,6 +95,21 @@ class LocalObjects:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+
+
+    def move_in(self, uri: str, path: Path) -> None:
+        """Rename the file into place (no copy), once it is on disk; copied when it is on another file system."""
+        target = self.path(uri)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "rb") as file:
+            os.fsync(file.fileno())
+        try:
+            os.replace(path, target)
+        except OSError as error:
+            if error.errno != errno.EXDEV:
+                raise
+            self.write(uri, path.read_bytes())
+            path.unlink()
 
 
 def read_location(location: str, objects: Objects) -> bytes:

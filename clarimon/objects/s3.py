@@ -5,6 +5,7 @@ Credentials and region come from the usual AWS variables and files, as for any b
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -50,3 +51,8 @@ class S3Objects:
         except botocore.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             raise ObjectError(f"{uri}: {code or 'cannot write'} ({self.endpoint_url or 'AWS'})") from None
+
+    def move_in(self, uri: str, path: Path) -> None:
+        """Put the file's bytes in one request, then remove the file."""
+        self.write(uri, path.read_bytes())
+        path.unlink()
