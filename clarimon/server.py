@@ -13,6 +13,7 @@ from clarimon.control import endpoints
 from clarimon.control.context import Operation, Services
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
+from clarimon.serving import artifacts
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
 from clarimon.store import Store
@@ -40,6 +41,7 @@ def assemble(
                           concurrency=settings.job_workers, preload=JOB_PRELOAD)
 
     def start() -> None:
+        artifacts.sweep(settings.home / "models")  # what no server holds now: before this one leases again
         endpoints.recover(services)
         scheduler.start()
 

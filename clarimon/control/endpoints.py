@@ -11,12 +11,13 @@ import logging
 import threading
 from typing import Any
 
-from clarimon.control import arns, endpoint_configs, models
+from clarimon.config import Settings
+from clarimon.control import arns, buckets, endpoint_configs, models
 from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.families import Family
 from clarimon.control.states import DEPLOYED, ENDPOINT, SERVING, EndpointStatus
 from clarimon.errors import ServiceError, ValidationException
-from clarimon.serving.artifacts import ArtifactError, unpack
+from clarimon.serving.artifacts import ArtifactError, Lease, Limits, lease, too_large
 from clarimon.serving.host import Deployment, Variant
 from clarimon.serving.workers import ModelSpec, Worker, WorkerFailed
 from clarimon.store import resources
@@ -66,8 +67,11 @@ def update(ctx: Context, request: Request) -> Response:
         raise ValidationException(
             f'Cannot update endpoint "{resource.arn}" while it is {resource.status}: wait for InService.'
         )
-    _check_config(ctx, request)
+    config = endpoint_configs.FAMILY.get(ctx, request["EndpointConfigName"])
     with ctx.store.transaction() as conn:
+        # The configuration's URIs were the caller's when it was created; bucket owners may have been configured
+        # since (--bucket-owners), so they are checked again for the switch.
+        buckets.check(ctx, conn, config.document)
         resources.update(conn, resource.arn, ctx.now(), status=EndpointStatus.UPDATING)
     _deploy_later(ctx.services, ctx.account, ctx.region, resource.arn, request["EndpointConfigName"],
                   keep_serving=True)
@@ -206,8 +210,10 @@ def _deploy_config(services: Services, account: str, region: str, arn: str, conf
     except Exception as error:  # whatever stops one deployment is that endpoint's FailureReason, never silence
         if isinstance(error, ServiceError):
             reason = error.message
-        elif isinstance(error, (WorkerFailed, ArtifactError, OSError, ValueError)):
+        elif isinstance(error, (WorkerFailed, ArtifactError, ValueError)):
             reason = str(error)
+        elif isinstance(error, OSError):  # its text would name a folder of this server: its reason only
+            reason = f"The model could not be prepared: {error.strerror or type(error).__name__}"
         else:
             log.exception("endpoint deployment crashed arn=%s", arn)
             reason = f"InternalFailure: {type(error).__name__}: {error}"
@@ -244,10 +250,12 @@ def _failed(ctx: Context, arn: str, reason: str, keep_serving: bool) -> None:
 
 def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]
           ) -> tuple[Deployment, list[dict[str, Any]]]:
-    variants, summaries = [], []
+    variants: list[Variant] = []
+    summaries = []
+    held: list[Lease] = []  # the unpacked archives, kept until the deployment stops
     try:
         for variant in config["ProductionVariants"]:
-            spec = model_spec_of(ctx, variant["ModelName"])
+            spec = model_spec_of(ctx, variant["ModelName"], held)
             image = spec.image
             count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
             workers = [Worker(spec) for _ in range(count)]
@@ -263,41 +271,62 @@ def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]
                 "DesiredInstanceCount": int(variant.get("InitialInstanceCount", 1)),
             })
     except BaseException:
-        Deployment(variants).stop()
+        Deployment(variants, leases=held).stop()
         raise
-    return Deployment(variants), summaries
+    return Deployment(variants, leases=held), summaries
 
 
-def model_spec(ctx: Context, endpoint_name: str) -> ModelSpec:
+def model_spec(ctx: Context, endpoint_name: str, held: list[Lease]) -> ModelSpec:
     """The model an endpoint serves, ready to load elsewhere (a monitoring job's private copy): the variant with
-    the most weight when there are several."""
+    the most weight when there are several. Its unpacked archives' leases are added to `held`."""
     endpoint = FAMILY.get(ctx, endpoint_name)
     if endpoint.status not in SERVING:
         raise ValidationException(f'Endpoint "{endpoint.arn}" is {endpoint.status}, not InService.')
     config = endpoint_configs.FAMILY.get(ctx, endpoint.document["EndpointConfigName"]).document
     variant = max(config["ProductionVariants"], key=lambda v: float(v.get("InitialVariantWeight", 1.0)))
-    return model_spec_of(ctx, variant["ModelName"])
+    return model_spec_of(ctx, variant["ModelName"], held)
 
 
-def model_spec_of(ctx: Context, model_name: str) -> ModelSpec:
-    """A model's image, unpacked artifact and environment (ValidationException when there is no such model)."""
+def model_spec_of(ctx: Context, model_name: str, held: list[Lease]) -> ModelSpec:
+    """A model's image, unpacked artifact and environment (ValidationException when there is no such model); the
+    leases on its unpacked archives are added to `held` (release them when the model is no longer used)."""
     model = models.FAMILY.get(ctx, model_name).document
     container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-    return _spec(ctx, container.get("Image", ""), container)
+    return _spec(ctx, container.get("Image", ""), container, held)
 
 
-def _spec(ctx: Context, image: str, container: dict[str, Any]) -> ModelSpec:
+def archive_limits(settings: Settings) -> Limits:
+    """The model archive limits a server is configured with (--archive-max-*)."""
+    return Limits(compressed_bytes=settings.archive_max_mb * 1024 * 1024,
+                  unpacked_bytes=settings.archive_max_unpacked_mb * 1024 * 1024,
+                  members=settings.archive_max_members)
+
+
+def _spec(ctx: Context, image: str, container: dict[str, Any], held: list[Lease]) -> ModelSpec:
+    """The container's model, its archives unpacked by a child process (never this server's threads)."""
+    models.refuse_written_archives(ctx, container)  # a capture destination set up after the model was created
     cache = ctx.settings.home / "models"
+    limits = archive_limits(ctx.settings)
     environment = dict(container.get("Environment") or {})
     url = container.get("ModelDataUrl")
     if url:
-        model_dir = unpack(ctx.services.objects.read(url), cache, url)
+        held.append(lease(_archive(ctx, url, limits), cache, url, limits))
+        model_dir = held[-1].folder
     else:
         model_dir = cache / "empty"
         model_dir.mkdir(parents=True, exist_ok=True)
     submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
-    source = ctx.services.objects.read(submit) if submit.startswith("s3://") else None
+    source = None
+    if submit.startswith("s3://"):  # unpacked here within the limits; the worker finds the folder unpacked
+        source = _archive(ctx, submit, limits)
+        held.append(lease(source, cache, submit, limits))
     return ModelSpec(image, model_dir, environment, cache, source, url or None)
+
+
+def _archive(ctx: Context, uri: str, limits: Limits) -> bytes:
+    """An archive's bytes, its size checked before it is read into this process."""
+    too_large(ctx.services.objects.size(uri), uri, limits)
+    return ctx.services.objects.read(uri)
 
 
 def _capture_summary(capture: dict[str, Any] | None) -> dict[str, Any] | None:

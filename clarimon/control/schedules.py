@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from clarimon.control import arns, job_definitions, processing_jobs
+from clarimon.control import arns, buckets, job_definitions, processing_jobs
 from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.cron import Schedule, ScheduleError, parse, window
 from clarimon.control.families import Family
@@ -145,6 +145,7 @@ def update(ctx: Context, request: Request) -> Response:
     target = ScheduleStatus.SCHEDULED
     status = target if schedule.status != target and SCHEDULE.allows(schedule.status, target) else None
     with ctx.store.transaction() as conn:
+        buckets.check(ctx, conn, request)  # as at creation: the new config's s3:// URIs are the caller's
         if not resources.update(conn, schedule.arn, ctx.now(), status=status, document=document,
                                 columns=_columns(ctx, request)):
             raise FAMILY.not_found(schedule.name, schedule.arn)

@@ -30,6 +30,16 @@ class S3Objects:
             raise ObjectError(f"{uri}: {code or 'cannot read'} ({self.endpoint_url or 'AWS'})") from None
         return body
 
+    def size(self, uri: str) -> int:
+        """The object's size in bytes (a HEAD request); ObjectError when it cannot be read."""
+        bucket, key = split(uri)
+        try:
+            size: int = self.client.head_object(Bucket=bucket, Key=key)["ContentLength"]
+        except botocore.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise ObjectError(f"{uri}: {code or 'cannot read'} ({self.endpoint_url or 'AWS'})") from None
+        return size
+
     def list(self, prefix: str) -> list[str]:
         """The URIs of the objects under `prefix`, sorted."""
         bucket, key = split(prefix, prefix=True)

@@ -7,6 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from clarimon.serving.artifacts import Lease
 from clarimon.serving.workers import Worker
 
 
@@ -36,10 +37,11 @@ class Variant:
 
 @dataclass
 class Deployment:
-    """An endpoint's deployed variants and its DataCaptureConfig."""
+    """An endpoint's deployed variants, its DataCaptureConfig, and the unpacked model archives it holds."""
 
     variants: list[Variant]
     capture: dict[str, Any] | None = None  # the endpoint configuration's DataCaptureConfig
+    leases: list[Lease] = field(default_factory=list)  # released (the folders removed if unused) when it stops
 
     def choose(self, target: str | None, rng: random.Random) -> Variant | None:
         """The variant named `target`, or one drawn by weight (None when `target` names none)."""
@@ -51,10 +53,12 @@ class Deployment:
         return rng.choices(self.variants, weights=weights)[0]
 
     def stop(self) -> None:
-        """Stop every worker of every variant."""
+        """Stop every worker of every variant, then let go of the model archives they used."""
         for variant in self.variants:
             for worker in variant.workers:
                 worker.stop()
+        for held in self.leases:
+            held.release()
 
 
 class Host:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -141,6 +142,13 @@ def with_status(conn: Connection, kind: str, statuses: tuple[str, ...]) -> list[
     """Every resource of `kind`, in any account and region, whose status is one of `statuses`."""
     query = sa.select(resources).where(resources.c.kind == kind, resources.c.status.in_(statuses))
     return [_resource(row) for row in conn.execute(query.order_by(resources.c.id))]
+
+
+def documents(conn: Connection, kinds: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """The stored documents of every resource of `kinds`, in any account and region."""
+    query = sa.select(resources.c.document).where(resources.c.kind.in_(kinds)).order_by(resources.c.id)
+    for row in conn.execute(query):
+        yield orjson.loads(row.document)
 
 
 def with_status_among(conn: Connection, arns: list[str], status: str) -> set[str]:
