@@ -121,3 +121,40 @@ def test_list_gives_every_object_under_a_prefix_in_key_order(store: Objects) -> 
         "s3://bucket/capture",
     ]
     assert store.list("s3://bucket/nothing/") == []
+
+
+def test_size_is_known_before_reading(store: Objects) -> None:
+    store.write("s3://bucket/sized/model.tar.gz", b"12345")
+    assert store.size("s3://bucket/sized/model.tar.gz") == 5
+    with pytest.raises(ObjectError):
+        store.size("s3://bucket/sized/missing")
+
+
+def test_local_links_are_not_followed_out_of_the_store(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.txt").write_text("server secret")
+    (outside / "folder" / "other.txt").write_text("another secret")
+    store = LocalObjects(tmp_path / "s3")
+    store.write("s3://bucket/inside/real.txt", b"mine")
+    bucket = tmp_path / "s3" / "bucket"
+    (bucket / "inside" / "secret.txt").symlink_to(outside / "secret.txt")
+    (bucket / "inside" / "alias.txt").symlink_to(bucket / "inside" / "real.txt")  # stays in the store: followed
+    (bucket / "linked").symlink_to(outside / "folder", target_is_directory=True)
+    for uri in ("s3://bucket/inside/secret.txt", "s3://bucket/linked/other.txt"):
+        with pytest.raises(ObjectError) as refused:
+            store.read(uri)
+        assert str(refused.value) == f"{uri}: no such object"  # nothing said of where the link leads
+        with pytest.raises(ObjectError):
+            store.write(uri, b"overwritten")
+    assert (outside / "secret.txt").read_text() == "server secret"
+    assert (outside / "folder" / "other.txt").read_text() == "another secret"
+    assert store.read("s3://bucket/inside/alias.txt") == b"mine"
+    assert store.list("s3://bucket/") == ["s3://bucket/inside/alias.txt", "s3://bucket/inside/real.txt"]
+    assert store.list("s3://bucket/linked/") == []
+
+
+def test_a_missing_local_object_does_not_say_where_it_was_looked_for(tmp_path: Path) -> None:
+    with pytest.raises(ObjectError) as missing:
+        LocalObjects(tmp_path / "s3").read("s3://bucket/nothing")
+    assert str(tmp_path) not in str(missing.value)
