@@ -67,7 +67,8 @@ def device(name: str) -> tarfile.TarInfo:
 
 
 @pytest.mark.parametrize(("archive", "wording"), [
-    (tar({"model.joblib": os.urandom(4096)}, "w:gz"), "more than the 2048 bytes a model archive may be (--archive-max-mb)"),
+    (tar({"model.joblib": os.urandom(4096)}, "w:gz"),
+     "more than the 2048 bytes a model archive may be (--archive-max-mb)"),
     (tar({"model.joblib": bytes(1 << 20)}, "w:gz"), "unpacks to more than 4096 bytes, the most a model archive may "
                                                    "hold (--archive-max-unpacked-mb)"),
     (tar({f"f{i}": b"x" for i in range(6)}, "w:gz"), "more than 5 members, the most a model archive may have "
