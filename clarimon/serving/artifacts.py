@@ -45,6 +45,7 @@ UNPACK_SECONDS = 600  # a child still unpacking after this is killed; the archiv
 REFUSED = 3  # the child's exit status for an archive it refuses (its reason on stdout)
 SHOWN = 100  # characters of a member's name or link target echoed in an error
 _DIGEST = regex.compile(r"[0-9a-f]{32}")
+_REMOVE_ATTEMPTS = 5
 _STAGING_SECONDS = 3600  # a staging folder this old is a dead unpacker's leftover
 
 
@@ -162,10 +163,16 @@ def _remove_unheld(folder: Path) -> int:
     except OSError:
         return 0
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return 0  # held: the last holder removes it
+        for attempt in range(_REMOVE_ATTEMPTS):
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                # Held by a user (the last one removes it), or for an instant by a process another thread forked
+                # to exec a child (it shares our descriptors until its exec closes them): try again briefly.
+                if attempt == _REMOVE_ATTEMPTS - 1:
+                    return 0
+                time.sleep(0.02)
         shutil.rmtree(folder, ignore_errors=True)
         lock.unlink(missing_ok=True)  # before unlocking: a waiting holder then sees another inode and starts over
         return 1
