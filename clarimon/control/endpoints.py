@@ -16,7 +16,7 @@ from clarimon.control import arns, buckets, endpoint_configs, models
 from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.families import Family
 from clarimon.control.states import DEPLOYED, ENDPOINT, SERVING, EndpointStatus
-from clarimon.errors import ServiceError, ValidationException
+from clarimon.errors import ServiceError, ValidationException, without_folders
 from clarimon.serving.artifacts import ArtifactError, Lease, Limits, lease, too_large
 from clarimon.serving.host import Deployment, Variant
 from clarimon.serving.workers import ModelSpec, Worker, WorkerFailed
@@ -237,6 +237,7 @@ def _deploy_config(services: Services, account: str, region: str, arn: str, conf
 
 
 def _failed(ctx: Context, arn: str, reason: str, keep_serving: bool) -> None:
+    reason = without_folders(reason, ctx.settings.home)  # whatever produced it, the caller reads it
     log.warning("endpoint deployment failed arn=%s reason=%s", arn, reason)
     with ctx.store.transaction() as conn:
         current = resources.get(conn, arn, for_update=True)

@@ -19,7 +19,7 @@ from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.cron import Schedule, ScheduleError, parse, window
 from clarimon.control.families import Family
 from clarimon.control.states import EXECUTION, SCHEDULE, ExecutionStatus, ScheduleStatus
-from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException
+from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException, without_folders
 from clarimon.store import executions, resources
 from clarimon.store.executions import Execution
 from clarimon.store.resources import Resource
@@ -159,7 +159,7 @@ def fail_schedule(services: Services, schedule: Resource, reason: str) -> None:
         current = resources.get(conn, schedule.arn, for_update=True)
         if current is None or current.last_modified_time != schedule.last_modified_time:
             return
-        document = {**current.document, "FailureReason": reason[:1024]}
+        document = {**current.document, "FailureReason": without_folders(reason, services.settings.home)[:1024]}
         resources.update(conn, schedule.arn, services.now(), status=ScheduleStatus.FAILED, document=document)
     log.warning("schedule failed arn=%s reason=%s", schedule.arn, reason)
 
