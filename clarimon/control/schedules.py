@@ -140,12 +140,16 @@ def update(ctx: Context, request: Request) -> Response:
     wait for Scheduled), and an update mends a Failed one; both moves are in the schedule's transition table."""
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     _check(ctx, request)
+    definition = job_definitions.FAMILY.get(ctx, request["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"])
     document = {**schedule.document, "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}
     document.pop("FailureReason", None)
     target = ScheduleStatus.SCHEDULED
     status = target if schedule.status != target and SCHEDULE.allows(schedule.status, target) else None
     with ctx.store.transaction() as conn:
-        buckets.check(ctx, conn, request)  # as at creation: the new config's s3:// URIs are the caller's
+        # As at creation: the request's s3:// URIs are the caller's; and so are those of the job definition it
+        # switches to (checked when that was created, but bucket owners may have been configured since).
+        buckets.check(ctx, conn, request)
+        buckets.check(ctx, conn, definition.document)
         if not resources.update(conn, schedule.arn, ctx.now(), status=status, document=document,
                                 columns=_columns(ctx, request)):
             raise FAMILY.not_found(schedule.name, schedule.arn)

@@ -8,8 +8,8 @@ import sys
 import time
 
 from clarimon.control import processing_jobs
-from clarimon.control.states import ProcessingJobStatus
 from clarimon.control.context import Services
+from clarimon.control.states import ProcessingJobStatus
 from clarimon.jobs import leases
 from clarimon.store import executions, resources
 
