@@ -66,9 +66,15 @@ class Limits:
 
 def check(data: bytes, name: str, limits: Limits) -> None:
     """ArtifactError unless `data` could be a model archive: gzip-compressed, within the compressed limit."""
-    if not data.startswith(GZIP_MAGIC):  # before the cache: a folder unpacked by an older server is not taken either
-        raise ArtifactError(f"{name}: not a gzip-compressed tar archive (model.tar.gz); SageMaker takes no other")
+    gzip_only(data, name)
     too_large(len(data), name, limits)
+
+
+def gzip_only(data: bytes, name: str) -> None:
+    """ArtifactError unless `data` is gzip-compressed (checked before any cached folder is used: a folder unpacked
+    by an older server is not taken either)."""
+    if not data.startswith(GZIP_MAGIC):
+        raise ArtifactError(f"{name}: not a gzip-compressed tar archive (model.tar.gz); SageMaker takes no other")
 
 
 def too_large(size: int, name: str, limits: Limits) -> None:
@@ -80,10 +86,12 @@ def too_large(size: int, name: str, limits: Limits) -> None:
 
 def unpack(data: bytes, cache: Path, name: str, limits: Limits = Limits()) -> Path:
     """The folder holding the unpacked archive `data` (named `name` in errors), keyed by its digest; unpacked by a
-    child process unless the folder is there already. Nothing holds it: see `lease` for a folder kept while used."""
-    check(data, name, limits)
+    child process unless the folder is there already (a model worker finds its server's, unpacked within the
+    server's limits). Nothing holds it: see `lease` for a folder kept while used."""
+    gzip_only(data, name)
     folder = cache / _digest(data)
     if not folder.is_dir():
+        too_large(len(data), name, limits)
         _unpack_into(data, folder, name, limits)
     return folder
 

@@ -152,3 +152,24 @@ def test_an_analysis_config_naming_another_accounts_bucket_fails_the_job(server:
     reason = no_server_path(server, described["FailureReason"])
     assert "Access Denied" in reason and "dataset_uri 's3://bucket/clarify/data/train.csv'" in reason, reason
     assert "000000000000" not in reason  # the owner is not named
+
+
+def test_job_failures_name_no_server_folder(server: Server, region: str) -> None:
+    client = server.client(region)
+    objects = LocalObjects(server.home / "s3")
+    objects.write("s3://bucket/models/broken/model.tar.gz", archive({"code/inference.py": b"import os\n"}, "w"))
+    client.create_model(**model("broken"))
+    objects.write("s3://bucket/clarify/data/train.csv", b"1,0.5\n0,0.25\n")
+    for name, predictor in (("bad-archive", {"model_name": "broken"}), ("no-model", {"model_name": "ghost"})):
+        config = {"dataset_type": "text/csv", "headers": ["y", "x"], "label": "y",
+                  "methods": {"shap": {"baseline": [[0.0]]}}, "predictor": predictor}
+        objects.write(f"s3://bucket/clarify/{name}/analysis_config.json", orjson.dumps(config))
+        client.create_processing_job(**clarify_job(name, config=f"s3://bucket/clarify/{name}/analysis_config.json"))
+    client.create_processing_job(**clarify_job("no-config", config="s3://bucket/clarify/none/"))
+    for name, wording in (("bad-archive", "s3://bucket/models/broken/model.tar.gz: not a gzip-compressed tar"),
+                          ("no-model", 'Could not find model'),
+                          ("no-config", "No analysis_config.json under the config input s3://bucket/clarify/none/")):
+        described = finished(client, name)
+        assert described["ProcessingJobStatus"] == "Failed", described
+        assert wording in no_server_path(server, described["FailureReason"]), described["FailureReason"]
+        no_server_path(server, described.get("ExitMessage", ""))
