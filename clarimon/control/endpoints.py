@@ -305,7 +305,8 @@ def archive_limits(settings: Settings) -> Limits:
 
 def _spec(ctx: Context, image: str, container: dict[str, Any], held: list[Lease]) -> ModelSpec:
     """The container's model, its archives unpacked by a child process (never this server's threads)."""
-    models.refuse_written_archives(ctx, container)  # a capture destination set up after the model was created
+    # A capture destination (or job output) set up after the model was created
+    models.refuse_written_archives(ctx, container, models.DESTINATION_KINDS)
     cache = ctx.settings.home / "models"
     limits = archive_limits(ctx.settings)
     environment = dict(container.get("Environment") or {})

@@ -17,11 +17,14 @@ from clarimon.store.resources import Resource
 # outputs of processing jobs and job definitions. A model archive may not come from there: a captured request's
 # bytes are the caller's to shape, so that would let a request become model code.
 WRITTEN_KINDS = ("endpoint-config", "model-explainability-job-definition", "processing-job", "monitoring-schedule")
+# What a deployment checks again (a destination set up after the model): the kinds under a quota. Processing jobs
+# grow with every monitoring execution, whose outputs lie under their job definition's anyway.
+DESTINATION_KINDS = ("endpoint-config", "model-explainability-job-definition")
 _WRITTEN_MEMBERS = ("output", "destination")
 
 
 def _check_containers(ctx: Context, request: Request) -> None:
-    containers = [c for c in [request.get("PrimaryContainer"), *(request.get("Containers") or [])] if c]
+    containers = containers_of(request)
     if request.get("PrimaryContainer") and request.get("Containers"):
         raise ValidationException("Specify either PrimaryContainer or Containers, not both.")
     if not containers:
@@ -43,16 +46,18 @@ def containers_of(document: dict[str, Any]) -> list[dict[str, Any]]:
     return [c for c in [document.get("PrimaryContainer"), *(document.get("Containers") or [])] if c]
 
 
-def refuse_written_archives(ctx: Context, container: dict[str, Any]) -> None:
+def refuse_written_archives(ctx: Context, container: dict[str, Any],
+                            kinds: tuple[str, ...] = WRITTEN_KINDS) -> None:
     """ValidationException when the container's ModelDataUrl or s3:// SAGEMAKER_SUBMIT_DIRECTORY lies in a data
-    capture destination or a job's output location (of any account: the place is not named)."""
+    capture destination or a job's output location named by a resource of `kinds` (of any account: the place is
+    not named)."""
     named = [("ModelDataUrl", container.get("ModelDataUrl")),
              ("SAGEMAKER_SUBMIT_DIRECTORY", (container.get("Environment") or {}).get("SAGEMAKER_SUBMIT_DIRECTORY"))]
     archives = [(member, uri) for member, uri in named if isinstance(uri, str) and uri.startswith("s3://")]
     if not archives:
         return
     with ctx.store.reading() as conn:
-        for place in _written_places(resources.documents(conn, WRITTEN_KINDS)):
+        for place in _written_places(resources.documents(conn, kinds)):
             for member, uri in archives:
                 if _within(uri, place):
                     raise ValidationException(
