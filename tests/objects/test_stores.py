@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.config
 import pytest
 
 from clarimon.objects import LocalObjects, ObjectError, Objects, S3Objects, read_location
-from tests.servers import moto_server
+from tests.servers import free_port, moto_server
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -158,3 +159,13 @@ def test_a_missing_local_object_does_not_say_where_it_was_looked_for(tmp_path: P
     with pytest.raises(ObjectError) as missing:
         LocalObjects(tmp_path / "s3").read("s3://bucket/nothing")
     assert str(tmp_path) not in str(missing.value)
+
+
+def test_s3_errors_do_not_name_the_stores_address(aws_credentials: None) -> None:
+    port = free_port()  # nothing listens there
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          config=botocore.config.Config(retries={"max_attempts": 0}, connect_timeout=1))
+    with pytest.raises(ObjectError) as unreachable:
+        S3Objects(f"http://127.0.0.1:{port}", client).read("s3://bucket/model.tar.gz")
+    assert str(unreachable.value).startswith("s3://bucket/model.tar.gz: cannot read: the object store cannot be "
+                                             "reached") and str(port) not in str(unreachable.value)
