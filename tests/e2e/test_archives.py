@@ -11,13 +11,14 @@ from typing import Any
 
 import orjson
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from clarimon.objects import LocalObjects
 from tests.documents import clarify_job, endpoint_config, minimal_definition, model
-from tests.e2e.test_endpoints import wait_for
+from tests.e2e.test_endpoints import deploy_sklearn, fitted, wait_for  # noqa: F401 (fitted: a fixture)
 from tests.e2e.test_job_definitions import error_of
 from tests.e2e.test_processing_jobs import finished
-from tests.servers import Server
+from tests.servers import Server, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -173,3 +174,19 @@ def test_job_failures_name_no_server_folder(server: Server, region: str) -> None
         assert described["ProcessingJobStatus"] == "Failed", described
         assert wording in no_server_path(server, described["FailureReason"]), described["FailureReason"]
         no_server_path(server, described.get("ExitMessage", ""))
+
+
+def test_an_unpacked_archive_lives_while_an_endpoint_serves_it(server: Server, region: str, tmp_path: Path,
+                                                               fitted: LogisticRegression) -> None:  # noqa: F811
+    client = server.client(region)
+    deploy_sklearn(server, client, tmp_path, fitted, "kept")
+    assert wait_for(client, "kept")["EndpointStatus"] == "InService"
+    folders = [p for p in (server.home / "models").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(folders) == 1 and (folders[0] / "code" / "inference.py").is_file(), folders
+    client = server.restart().client(region)  # the next server sweeps at start, then holds what it deploys again
+    assert wait_for(client, "kept")["EndpointStatus"] == "InService"  # (InService while its workers load again)
+    eventually(lambda: (folders[0] / "code" / "inference.py").is_file(), 60, lambda: "not unpacked again")
+    assert client.list_endpoints()["Endpoints"][0]["EndpointStatus"] == "InService"
+    client.delete_endpoint(EndpointName="kept")
+    eventually(lambda: not folders[0].exists(), 30, lambda: f"{folders[0].name} is still unpacked")
+    assert not list((server.home / "models").glob("*.lock"))
