@@ -142,7 +142,7 @@ def sweep(cache: Path) -> int:
         elif entry.name.startswith(".unpack-") and time.time() - entry.stat().st_mtime > _STAGING_SECONDS:
             shutil.rmtree(entry, ignore_errors=True)
         elif entry.name.endswith(".lock") and not (cache / entry.name[:-5]).exists():
-            removed += _remove_unheld(cache / entry.name[:-5])
+            _remove_unheld(cache / entry.name[:-5])  # a lock left by an unpacking that failed: no folder to count
     return removed
 
 
