@@ -86,6 +86,9 @@ class Settings:
     header_seconds: float = 10.0  # a request whose headers take longer is dropped
     body_seconds: float = 30.0  # a request whose body takes longer is answered RequestTimeout
     max_connections: int = 1000  # connections beyond this are closed at once
+    archive_max_mb: int = 512  # a model archive (ModelDataUrl, SAGEMAKER_SUBMIT_DIRECTORY) compressed
+    archive_max_unpacked_mb: int = 2048  # the bytes of its files once unpacked
+    archive_max_members: int = 10_000  # its files, folders and links
     notify_urls: tuple[str, ...] = ()  # receivers of the EventBridge-shaped events (clarimon.jobs.notifications)
     notify_secret: Secret | None = None  # signs each event's body (HMAC-SHA256), when given
     metrics_token: str | None = None  # the bearer token a /metrics scrape must carry; None: see api.metrics

@@ -17,6 +17,7 @@ from clarimon.control.deployments import Reconciler
 from clarimon.jobs.notifications import Sender
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
+from clarimon.serving import artifacts
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
 from clarimon.store import Store
@@ -53,6 +54,7 @@ def assemble(
     def start() -> None:
         if sender is not None:
             sender.start()
+        artifacts.sweep(settings.home / "models")  # what no server holds now: before this one leases again
         reconciler.start()
         scheduler.start()
         if not results_backfill.done(services):

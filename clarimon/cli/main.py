@@ -193,6 +193,16 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--metrics-token", default=_env("METRICS_TOKEN"),
                        help="a bearer token that GET /metrics requires (CLARIMON_METRICS_TOKEN); without it /metrics "
                             "is open in anonymous mode and closed when --credentials are given")
+    serve.add_argument("--archive-max-mb", type=int, default=int(_env("ARCHIVE_MAX_MB", "512") or 512),
+                       help="the most a model archive (ModelDataUrl, SAGEMAKER_SUBMIT_DIRECTORY) may weigh compressed "
+                            "(CLARIMON_ARCHIVE_MAX_MB; default 512)")
+    serve.add_argument("--archive-max-unpacked-mb", type=int,
+                       default=int(_env("ARCHIVE_MAX_UNPACKED_MB", "2048") or 2048),
+                       help="the most a model archive's files may weigh unpacked (CLARIMON_ARCHIVE_MAX_UNPACKED_MB; "
+                            "default 2048)")
+    serve.add_argument("--archive-max-members", type=int, default=int(_env("ARCHIVE_MAX_MEMBERS", "10000") or 10000),
+                       help="the most files, folders and links a model archive may hold "
+                            "(CLARIMON_ARCHIVE_MAX_MEMBERS; default 10000)")
     serve.set_defaults(command=_serve)
 
 
@@ -303,6 +313,9 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         notify_urls=parse_notify_urls(args.notify_url or [_env("NOTIFY_URL", "") or ""]),
         notify_secret=_notify_secret(args.notify_secret),
         metrics_token=args.metrics_token or None,
+        archive_max_mb=_at_least(args.archive_max_mb, 1, "--archive-max-mb"),
+        archive_max_unpacked_mb=_at_least(args.archive_max_unpacked_mb, 1, "--archive-max-unpacked-mb"),
+        archive_max_members=_at_least(args.archive_max_members, 1, "--archive-max-members"),
     )
 
 

@@ -32,11 +32,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from clarimon.config import Settings
 from clarimon.control import endpoint_configs, models
 from clarimon.control.context import Context, Services
 from clarimon.control.states import EndpointStatus
-from clarimon.errors import ServiceError, ServiceUnavailable
-from clarimon.serving.artifacts import ArtifactError, unpack
+from clarimon.errors import ServiceError, ServiceUnavailable, without_folders
+from clarimon.serving.artifacts import ArtifactError, Lease, Limits, lease, too_large
 from clarimon.serving.host import Deployment, Variant
 from clarimon.serving.workers import ModelSpec, Worker, WorkerFailed
 from clarimon.store import resources
@@ -257,20 +258,26 @@ def load(ctx: Context, config_name: str, weights: dict[str, float]) -> Deploymen
     except Exception as error:  # whatever stops one deployment is that endpoint's FailureReason, never silence
         if isinstance(error, ServiceError):
             raise DeploymentFailed(error.message) from None
-        if isinstance(error, (WorkerFailed, ArtifactError, OSError, ValueError)):
-            raise DeploymentFailed(str(error)) from None
+        if isinstance(error, (WorkerFailed, ArtifactError, ValueError)):
+            raise DeploymentFailed(without_folders(str(error), ctx.settings.home)) from None
+        if isinstance(error, OSError):  # its text would name a folder of this server: its reason only
+            raise DeploymentFailed(f"The model could not be prepared: {error.strerror or type(error).__name__}") \
+                from None
         log.exception("endpoint deployment crashed config=%s", config_name)
-        raise DeploymentFailed(f"InternalFailure: {type(error).__name__}: {error}") from None
+        raise DeploymentFailed(without_folders(f"InternalFailure: {type(error).__name__}: {error}",
+                                               ctx.settings.home)) from None
     deployment.capture = config.get("DataCaptureConfig")
     deployment.config = config_name
     return deployment
 
 
 def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]) -> Deployment:
-    variants, summaries = [], []
+    variants: list[Variant] = []
+    summaries = []
+    held: list[Lease] = []  # the unpacked archives, kept until the deployment stops
     try:
         for variant in config["ProductionVariants"]:
-            spec = model_spec_of(ctx, variant["ModelName"])
+            spec = model_spec_of(ctx, variant["ModelName"], held)
             image = spec.image
             count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
             workers = [Worker(spec) for _ in range(count)]
@@ -286,30 +293,52 @@ def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]) -> De
                 "DesiredInstanceCount": int(variant.get("InitialInstanceCount", 1)),
             })
     except BaseException:
-        Deployment(variants).stop()
+        Deployment(variants, leases=held).stop()
         raise
-    return Deployment(variants, described=summaries)
+    return Deployment(variants, described=summaries, leases=held)
 
 
-def model_spec_of(ctx: Context, model_name: str) -> ModelSpec:
-    """A model's image, unpacked artifact and environment (ValidationException when there is no such model)."""
+def model_spec_of(ctx: Context, model_name: str, held: list[Lease]) -> ModelSpec:
+    """A model's image, unpacked artifact and environment (ValidationException when there is no such model); the
+    leases on its unpacked archives are added to `held` (release them when the model is no longer used)."""
     model = models.FAMILY.get(ctx, model_name).document
     container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-    return _spec(ctx, container.get("Image", ""), container)
+    return _spec(ctx, container.get("Image", ""), container, held)
 
 
-def _spec(ctx: Context, image: str, container: dict[str, Any]) -> ModelSpec:
+def archive_limits(settings: Settings) -> Limits:
+    """The model archive limits a server is configured with (--archive-max-*)."""
+    return Limits(compressed_bytes=settings.archive_max_mb * 1024 * 1024,
+                  unpacked_bytes=settings.archive_max_unpacked_mb * 1024 * 1024,
+                  members=settings.archive_max_members)
+
+
+def _spec(ctx: Context, image: str, container: dict[str, Any], held: list[Lease]) -> ModelSpec:
+    """The container's model, its archives unpacked by a child process (never this server's threads)."""
+    # A capture destination (or job output) set up after the model was created
+    models.refuse_written_archives(ctx, container, models.DESTINATION_KINDS)
     cache = ctx.settings.home / "models"
+    limits = archive_limits(ctx.settings)
     environment = dict(container.get("Environment") or {})
     url = container.get("ModelDataUrl")
     if url:
-        model_dir = unpack(ctx.services.objects.read(url), cache, url)
+        held.append(lease(_archive(ctx, url, limits), cache, url, limits))
+        model_dir = held[-1].folder
     else:
         model_dir = cache / "empty"
         model_dir.mkdir(parents=True, exist_ok=True)
     submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY", "")
-    source = ctx.services.objects.read(submit) if submit.startswith("s3://") else None
+    source = None
+    if submit.startswith("s3://"):  # unpacked here within the limits; the worker finds the folder unpacked
+        source = _archive(ctx, submit, limits)
+        held.append(lease(source, cache, submit, limits))
     return ModelSpec(image, model_dir, environment, cache, source, url or None)
+
+
+def _archive(ctx: Context, uri: str, limits: Limits) -> bytes:
+    """An archive's bytes, its size checked before it is read into this process."""
+    too_large(ctx.services.objects.size(uri), uri, limits)
+    return ctx.services.objects.read(uri)
 
 
 def _capture_summary(capture: dict[str, Any] | None) -> dict[str, Any] | None:

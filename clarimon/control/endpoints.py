@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from clarimon.control import arns, deployments, endpoint_configs
+from clarimon.control import arns, buckets, deployments, endpoint_configs
 from clarimon.control.context import Context, Request, Response
 from clarimon.control.deployments import KIND
 from clarimon.control.families import Family
 from clarimon.control.states import ENDPOINT, SERVING, EndpointStatus
 from clarimon.errors import ValidationException
+from clarimon.serving.artifacts import Lease
 from clarimon.serving.workers import ModelSpec
 from clarimon.store import resources
 from clarimon.store.resources import Resource
@@ -65,8 +66,11 @@ def update(ctx: Context, request: Request) -> Response:
         raise ValidationException(
             f'Cannot update endpoint "{resource.arn}" while it is {resource.status}: wait for InService.'
         )
-    _check_config(ctx, request)
+    config = endpoint_configs.FAMILY.get(ctx, request["EndpointConfigName"])
     with ctx.store.transaction() as conn:
+        # The configuration's URIs were the caller's when it was created; bucket owners may have been configured
+        # since (--bucket-owners), so they are checked again for the switch.
+        buckets.check(ctx, conn, config.document)
         current = resources.get(conn, resource.arn, for_update=True)
         if current is None or current.status != resource.status:
             raise ValidationException(f'Cannot update endpoint "{resource.arn}": it changed meanwhile; '
@@ -133,12 +137,12 @@ def delete(ctx: Context, request: Request) -> Response:
     return {}
 
 
-def model_spec(ctx: Context, endpoint_name: str) -> ModelSpec:
+def model_spec(ctx: Context, endpoint_name: str, held: list[Lease]) -> ModelSpec:
     """The model an endpoint serves, ready to load elsewhere (a monitoring job's private copy): the variant with
-    the most weight when there are several."""
+    the most weight when there are several. Its unpacked archives' leases are added to `held`."""
     endpoint = FAMILY.get(ctx, endpoint_name)
     if endpoint.status not in SERVING:
         raise ValidationException(f'Endpoint "{endpoint.arn}" is {endpoint.status}, not InService.')
     config = endpoint_configs.FAMILY.get(ctx, endpoint.document["EndpointConfigName"]).document
     variant = max(config["ProductionVariants"], key=lambda v: float(v.get("InitialVariantWeight", 1.0)))
-    return deployments.model_spec_of(ctx, variant["ModelName"])
+    return deployments.model_spec_of(ctx, variant["ModelName"], held)

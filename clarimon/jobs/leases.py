@@ -19,6 +19,7 @@ import uuid
 from clarimon.control import monitoring_results, processing_jobs
 from clarimon.control.context import Services
 from clarimon.control.states import EXECUTION, RUNNING, ExecutionStatus, ProcessingJobStatus
+from clarimon.errors import without_folders
 from clarimon.jobs.task import Outcome
 from clarimon.store import executions, resources
 from clarimon.timestamps import iso, utc
@@ -51,6 +52,10 @@ def ended(services: Services, arn: str, status: ProcessingJobStatus, exit_messag
     """The job's process is over: the job ends `status` (Completed, Failed, Stopped), its execution
     `execution_status` (default the same) with its result recorded (what `outcome` found) and its schedule's
     alerts evaluated, and the lease is released."""
+    # The last place a reason passes before a caller can read it: whatever produced it, no server folder.
+    home = services.settings.home
+    exit_message = None if exit_message is None else without_folders(exit_message, home)
+    failure_reason = None if failure_reason is None else without_folders(failure_reason, home)
     with services.store.transaction() as conn:
         executions.release(conn, arn)
         now = services.now()

@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from clarimon.serving.artifacts import Lease
 from clarimon.serving.workers import Worker
 
 
@@ -45,6 +46,7 @@ class Deployment:
     row: int = 0
     config: str = ""
     described: list[dict[str, Any]] = field(default_factory=list)  # its ProductionVariants, as Describe shows them
+    leases: list[Lease] = field(default_factory=list)  # unpacked model archives, released when it stops
 
     def serves(self, row: int, config: str) -> bool:
         """Whether this deployment is of the endpoint row `row` on the endpoint configuration `config`."""
@@ -65,10 +67,12 @@ class Deployment:
         return rng.choices(self.variants, weights=weights)[0]
 
     def stop(self) -> None:
-        """Stop every worker of every variant."""
+        """Stop every worker of every variant, then let go of the model archives they used."""
         for variant in self.variants:
             for worker in variant.workers:
                 worker.stop()
+        for held in self.leases:
+            held.release()
 
 
 class Host:

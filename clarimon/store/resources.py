@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -170,6 +171,13 @@ def of_kind(conn: Connection, kind: str, account: str | None = None, region: str
     c = resources.c
     scope = [column == value for column, value in ((c.account, account), (c.region, region)) if value is not None]
     return [_resource(row) for row in conn.execute(sa.select(resources).where(c.kind == kind, *scope).order_by(c.id))]
+
+
+def documents(conn: Connection, kinds: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """The stored documents of every resource of `kinds`, in any account and region."""
+    query = sa.select(resources.c.document).where(resources.c.kind.in_(kinds)).order_by(resources.c.id)
+    for row in conn.execute(query):
+        yield orjson.loads(row.document)
 
 
 def with_status_among(conn: Connection, arns: list[str], status: str) -> set[str]:
