@@ -29,9 +29,10 @@ def unpack(data: bytes, cache: Path, name: str) -> Path:
     folder = cache / hashlib.sha256(data).hexdigest()[:32]
     if folder.is_dir():
         return folder
-    cache.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True, mode=0o711)  # passed through by model workers, never listed
     staging = Path(tempfile.mkdtemp(dir=cache, prefix=".unpack-"))
     try:
+        staging.chmod(0o755)  # a worker running as --worker-user reads its model (its name is its digest)
         try:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
                 archive.extractall(staging, filter="data")  # refuses absolute paths, '..', links out, devices

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clarimon.serving.workers import Worker
+from clarimon.serving.zygotes import Zygotes
 
 
 @dataclass
@@ -58,12 +59,14 @@ class Deployment:
 
 
 class Host:
-    """Deployments by endpoint ARN; replacing or removing one stops its workers.
+    """Deployments by endpoint ARN; replacing or removing one stops its workers. Its workers are forked from
+    `zygotes`, which it ends when it stops.
 
     An endpoint being deployed again after a restart is `expected`: it is InService in the database while its
     workers load, and a request for it waits (bounded) for them rather than failing."""
 
-    def __init__(self) -> None:
+    def __init__(self, zygotes: Zygotes | None = None) -> None:
+        self.zygotes = zygotes or Zygotes()  # where this host's workers are forked from, in what box
         self._deployments: dict[str, Deployment] = {}
         self._expected: set[str] = set()
         self._lock = threading.Lock()
@@ -118,3 +121,4 @@ class Host:
             self._deployments.clear()
         for deployment in deployments:
             deployment.stop()
+        self.zygotes.stop()
