@@ -89,10 +89,13 @@ def _serve(connection: Connection, spec: ModelSpec) -> None:
     try:
         handler = runtimes.load(spec.image, spec.model_dir, spec.environment, fetch, spec.cache)
     except (runtimes.UnsupportedImage, runtimes.LoadError) as error:
-        connection.send(("failed", str(error)))
+        reason = str(error)
+        if isinstance(error.__cause__, MemoryError):  # the user's loading code: "model_fn failed: MemoryError: "
+            reason = f"{reason.rstrip(': ')}: {boxes.out_of_memory()}"
+        connection.send(("failed", reason))
         return
     except MemoryError:
-        connection.send(("failed", f"The model could not be loaded: {boxes.out_of_memory()}."))
+        connection.send(("failed", f"MemoryError: {boxes.out_of_memory()}"))
         return
     except Exception as error:  # anything else that stops the model loading is the endpoint's FailureReason
         connection.send(("failed", f"{type(error).__name__}: {error}"))

@@ -22,6 +22,7 @@ from clarimon.serving.boxes import Box, lock_down
 from clarimon.serving.packaging import package
 from clarimon.serving.workers import BadRequest, ModelFailed, ModelSpec, Worker, WorkerFailed
 from clarimon.serving.zygotes import Zygotes
+from tests.documents import PROBE_ENTRY_POINT
 from tests.servers import eventually
 
 SKLEARN = "sagemaker-scikit-learn:1.2-1"
@@ -65,48 +66,10 @@ def test_a_dead_worker_is_reported(model_dir: Path, tmp_path: Path) -> None:
     worker.stop()
 
 
-# A model that answers what its process can see: its environment (as Python and as the kernel holds it), its
-# user, and what opening each path of the request gives; "allocate:N" asks for N MB.
-PROBE = '''
-import json
-import os
-
-
-def model_fn(model_dir):
-    return None
-
-
-def input_fn(body, content_type):
-    return json.loads(body)
-
-
-def predict_fn(request, model):
-    if "allocate" in request:
-        return len(bytearray(request["allocate"] * 1024 * 1024))
-    opened = {}
-    for path in request.get("open", []):
-        try:
-            with open(path, "rb") as file:
-                opened[path] = file.read(64).decode("latin-1")
-        except OSError as error:
-            opened[path] = type(error).__name__
-    try:
-        with open("/proc/self/environ", "rb") as file:
-            initial = file.read().decode("latin-1")
-    except OSError as error:
-        initial = type(error).__name__
-    return {"environ": dict(os.environ), "initial": initial, "uid": os.getuid(), "opened": opened}
-
-
-def output_fn(prediction, accept):
-    return json.dumps(prediction), "application/json"
-'''
-
-
 def probe_spec(folder: Path, environment: dict[str, str] | None = None) -> ModelSpec:
     """The PROBE model, unpacked in `folder` (which other users may pass through)."""
     (folder / "model.joblib").write_bytes(b"")
-    (folder / "probe.py").write_text(PROBE)
+    (folder / "probe.py").write_text(PROBE_ENTRY_POINT)
     model_dir = unpack(package(folder / "model.joblib", "sklearn", folder / "probe.py"), folder / "models", "probe")
     return ModelSpec(SKLEARN, model_dir, {"SAGEMAKER_PROGRAM": "probe.py", **(environment or {})}, folder)
 
