@@ -19,10 +19,6 @@ from clarimon.serving.host import Host
 from clarimon.serving.zygotes import Zygotes
 from clarimon.store import Store
 
-# A job re-imports the main script that started the server (`clarimon` imports this module): the fork server
-# imports it once, so that a job does not.
-JOB_PRELOAD = ("clarimon.cli.main",)
-
 
 def assemble(
     settings: Settings,
@@ -40,7 +36,7 @@ def assemble(
     services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(Zygotes(box)),
                         CaptureWriter(objects, settings.home / "capture-journal", settings.capture_flush_seconds))
     scheduler = Scheduler(services, interval=settings.scheduler_seconds, lease_seconds=settings.lease_seconds,
-                          concurrency=settings.job_workers, preload=JOB_PRELOAD)
+                          concurrency=settings.job_workers)
 
     def start() -> None:
         lock_down(settings.home, settings.database_url)  # before any model's code runs

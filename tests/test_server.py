@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from clarimon.config import Settings
-from clarimon.server import JOB_PRELOAD, assemble
+from clarimon.server import assemble
 from clarimon.store import Store
 
 
@@ -28,4 +28,3 @@ def test_the_app_starts_and_stops_the_server(tmp_path: Path) -> None:
     asyncio.run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert app.executor._shutdown  # no request runs after the stop
-    assert JOB_PRELOAD == ("clarimon.cli.main",)

@@ -76,10 +76,12 @@ class Box:
 
 def environment(source: Mapping[str, str], home: Path, keep: tuple[str, ...] = ()) -> dict[str, str]:
     """The environment a boxed process starts with: the allowed names of `source` (`keep` too), and `home` as its
-    HOME and TMPDIR."""
+    TMPDIR and (unless `keep` names HOME) its HOME."""
     kept = {name: value for name, value in source.items()
             if name in KEPT or name in keep or name.startswith(KEPT_PREFIXES)}
-    kept.update(HOME=str(home), TMPDIR=str(home))
+    kept["TMPDIR"] = str(home)
+    if "HOME" not in keep:
+        kept["HOME"] = str(home)
     kept.setdefault("PATH", os.defpath)
     return kept
 

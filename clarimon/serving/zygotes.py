@@ -95,6 +95,7 @@ class Zygote:
         self._process: subprocess.Popen[bytes] | None = None
         self._socket: socket.socket | None = None
         self._lifeline: int | None = None
+        self._retired: list[int] = []  # lifelines of zygotes that died, held for their children
 
     @property
     def pid(self) -> int | None:
@@ -178,15 +179,21 @@ class Zygote:
         return Child(pid, Connection(ours.detach()), sentinel)
 
     def stop(self) -> None:
-        """End the zygote (its children are not its to end: each ends with its own worker)."""
+        """End the zygote, and every process it forked that still runs."""
         with self._lock:
-            self._stop()
+            self._stop(children_too=True)
 
-    def _stop(self) -> None:
+    def _stop(self, children_too: bool = False) -> None:
+        """End the zygote; `children_too`: close the lifeline, ending its children too (a zygote that died and is
+        started again keeps its predecessor's children: their lifeline stays open until the final stop)."""
         if self._socket is not None:
             self._socket.close()
         if self._lifeline is not None:
-            os.close(self._lifeline)
+            self._retired.append(self._lifeline)
+        if children_too:
+            for lifeline in self._retired:
+                os.close(lifeline)
+            self._retired.clear()
         if self._process is not None:
             self._process.kill()
             self._process.wait()
