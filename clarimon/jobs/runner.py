@@ -12,6 +12,7 @@ records how each one ended.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import threading
@@ -68,7 +69,10 @@ class Runner:
         self.services = services
         self.owner = owner
         self.lease_seconds = lease_seconds
+        # No user for the job's process itself (it reads and writes the account's objects); its model's code
+        # runs in a process of its own that takes --worker-user (analysis._part_process).
         self._zygotes = Zygotes(boxes.Box(services.settings.worker_memory_mb))
+        self._model_user = boxes.Box(user=services.settings.worker_user).account()
         self._slots = threading.Semaphore(max(1, concurrency))
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
@@ -137,6 +141,8 @@ class Runner:
             reason = f"Cannot prepare the model for the job: {error}"
             leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
             return
+        if self._model_user is not None:
+            task = dataclasses.replace(task, model_user=(self._model_user.uid, self._model_user.gid))
         limit = preparation.max_runtime(self.services, job.arn)
         leases.started(self.services, job.arn)
         log.info("job started arn=%s instances=%d max_runtime=%s", job.arn, task.instance_count, limit)
