@@ -5,7 +5,7 @@
 A 30-feature model (breast cancer, scaled logistic regression, packaged as the sklearn container serves it)
 and --records captured requests, one row each, written as the capture writer writes them (JSON Lines, base64
 bodies, one file per 1,000 records under the hour's folder). The execution runs as the runner runs it: in a
-process of its own (forked from the runner's warm fork server), loading a private copy of the model. Printed:
+process of its own (forked from the jobs' warm parent), loading a private copy of the model. Printed:
 the wall time from process start to outcome, split into
 read (config, baseline, capture files), SHAP (the engine, of which model calls), write (analysis.json, report,
 local values, metrics, log) and the rest (process start, imports, model load). Then the anchors measured in the

@@ -64,13 +64,13 @@ class Box:
             entry = pwd.getpwnam(self.user) if not self.user.isdigit() else pwd.getpwuid(int(self.user))
         except KeyError:
             raise BoxError(f"--worker-user: there is no user {self.user!r} on this host") from None
+        if entry.pw_uid == 0:
+            raise BoxError("--worker-user: give an unprivileged user, not root")
         if entry.pw_uid == os.geteuid():
             return None
         if os.geteuid() != 0:
             raise BoxError(f"--worker-user {self.user}: the server must run as root to start processes as another "
                            "user")
-        if entry.pw_uid == 0:
-            raise BoxError("--worker-user: give an unprivileged user, not root")
         return User(entry.pw_name, entry.pw_uid, entry.pw_gid)
 
 

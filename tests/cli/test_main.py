@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+
+from clarimon.config import Settings
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -53,3 +57,27 @@ def test_anonymous_mode_off_loopback_needs_saying_so(tmp_path: Path) -> None:
          "eu-west-1", "--credentials", '{"AKIDALICE": {"secret": "s", "account": "111111111111"}}']))
     assert settings.credentials["AKIDALICE"].account == "111111111111"
     assert settings.regions == ("eu-west-1", "test-*")
+
+
+def test_worker_box_options(tmp_path: Path) -> None:
+    from clarimon.cli.main import OptionError, _parser, _settings
+
+    def settings(*args: str) -> Settings:
+        return _settings(_parser().parse_args(["serve", "--home", str(tmp_path), *args]))
+
+    assert (settings().worker_memory_mb, settings().worker_user) == (4096, None)
+    assert settings("--worker-memory-mb", "0").worker_memory_mb == 0
+    with pytest.raises(OptionError, match="--worker-memory-mb must be at least 0"):
+        settings("--worker-memory-mb", "-1")
+    with pytest.raises(OptionError, match="there is no user 'no-such-user-here'"):
+        settings("--worker-user", "no-such-user-here")
+    if os.geteuid() == 0:
+        with pytest.raises(OptionError, match="give an unprivileged user, not root"):
+            settings("--worker-user", "0")
+        credentials = tmp_path / "credentials.json"
+        credentials.write_text('{"AKIDALICE": {"secret": "s", "account": "111111111111"}}')
+        credentials.chmod(0o644)
+        with pytest.raises(OptionError, match="readable by other users, the --worker-user nobody among them"):
+            settings("--worker-user", "nobody", "--credentials", str(credentials))
+        credentials.chmod(0o600)
+        assert settings("--worker-user", "nobody", "--credentials", str(credentials)).worker_user == "nobody"
