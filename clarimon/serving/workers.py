@@ -123,9 +123,6 @@ def _serve(connection: Connection, spec: ModelSpec) -> None:
             connection.send(("ok", (answer, answer_type)))
 
 
-DEFAULT_ZYGOTES = Zygotes()  # library use: scrubbed environment, no limit, the caller's user
-
-
 def _start(spec: ModelSpec, zygotes: Zygotes) -> Child:
     """A worker process serving `spec` once its model is loaded; WorkerFailed if it cannot be."""
     from clarimon.serving.runtimes import libraries
@@ -216,9 +213,9 @@ class Worker:
     per RESTART_SECONDS, so a model that keeps crashing does not keep a core busy loading it. `zygotes`: where
     its processes are forked from, in what box."""
 
-    def __init__(self, spec: ModelSpec, zygotes: Zygotes | None = None) -> None:
+    def __init__(self, spec: ModelSpec, zygotes: Zygotes) -> None:
         self.spec = spec
-        self.zygotes = zygotes or DEFAULT_ZYGOTES
+        self.zygotes = zygotes
         self._request = threading.Lock()  # held for one request's round trip
         self._state = threading.Lock()  # guards the process and the replacement flags
         self._replacing = False

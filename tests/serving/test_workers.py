@@ -36,8 +36,16 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return unpack(package(folder / "model.joblib", "sklearn"), folder / "cache", "model.tar.gz")
 
 
-def test_worker_answers_like_the_model(model_dir: Path, tmp_path: Path) -> None:
-    with Worker(ModelSpec(SKLEARN, model_dir, {}, tmp_path)) as worker:
+@pytest.fixture
+def zygotes() -> Iterator[Zygotes]:
+    """Warm parents of the test's own, unboxed but for the environment."""
+    started = Zygotes()
+    yield started
+    started.stop()
+
+
+def test_worker_answers_like_the_model(model_dir: Path, tmp_path: Path, zygotes: Zygotes) -> None:
+    with Worker(ModelSpec(SKLEARN, model_dir, {}, tmp_path), zygotes) as worker:
         body, kind = worker.invoke(b"5.1,3.5,1.4,0.2\n6.7,3.0,5.2,2.3\n", "text/csv", "application/json")
         assert (json.loads(body), kind) == ([0, 2], "application/json")
         with pytest.raises(BadRequest, match="image/png"):
@@ -48,15 +56,15 @@ def test_worker_answers_like_the_model(model_dir: Path, tmp_path: Path) -> None:
         assert json.loads(worker.invoke(b"5.1,3.5,1.4,0.2\n", "text/csv", "application/json")[0]) == [0]
 
 
-def test_load_failures_say_why(model_dir: Path, tmp_path: Path) -> None:
+def test_load_failures_say_why(model_dir: Path, tmp_path: Path, zygotes: Zygotes) -> None:
     with pytest.raises(WorkerFailed, match="not supported"):
-        Worker(ModelSpec("my-own-image:1", model_dir, {}, tmp_path))
+        Worker(ModelSpec("my-own-image:1", model_dir, {}, tmp_path), zygotes)
     with pytest.raises(WorkerFailed, match="entry point nothing.py not found"):
-        Worker(ModelSpec(SKLEARN, model_dir, {"SAGEMAKER_PROGRAM": "nothing.py"}, tmp_path))
+        Worker(ModelSpec(SKLEARN, model_dir, {"SAGEMAKER_PROGRAM": "nothing.py"}, tmp_path), zygotes)
 
 
-def test_a_dead_worker_is_reported(model_dir: Path, tmp_path: Path) -> None:
-    worker = Worker(ModelSpec(SKLEARN, model_dir, {}, tmp_path))
+def test_a_dead_worker_is_reported(model_dir: Path, tmp_path: Path, zygotes: Zygotes) -> None:
+    worker = Worker(ModelSpec(SKLEARN, model_dir, {}, tmp_path), zygotes)
     pid = worker.pid  # the test plays the crash
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -76,14 +84,6 @@ def probe_spec(folder: Path, environment: dict[str, str] | None = None) -> Model
 
 def ask(worker: Worker, request: dict[str, Any]) -> Any:
     return json.loads(worker.invoke(json.dumps(request).encode(), "application/json", "application/json")[0])
-
-
-@pytest.fixture
-def zygotes() -> Iterator[Zygotes]:
-    """Warm parents of the test's own, unboxed but for the environment."""
-    started = Zygotes()
-    yield started
-    started.stop()
 
 
 def test_a_model_sees_its_environment_and_none_of_the_servers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -117,8 +117,9 @@ def test_a_model_over_its_memory_limit_gets_a_model_error_and_a_new_worker(tmp_p
         zygotes.stop()
 
 
-def test_a_dead_worker_is_replaced_without_waiting_for_a_request(model_dir: Path, tmp_path: Path) -> None:
-    with Worker(ModelSpec(SKLEARN, model_dir, {}, tmp_path)) as worker:
+def test_a_dead_worker_is_replaced_without_waiting_for_a_request(model_dir: Path, tmp_path: Path,
+                                                                zygotes: Zygotes) -> None:
+    with Worker(ModelSpec(SKLEARN, model_dir, {}, tmp_path), zygotes) as worker:
         first = worker.pid
         assert first is not None
         os.kill(first, signal.SIGKILL)
