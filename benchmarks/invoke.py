@@ -153,7 +153,7 @@ def worker_memory(server: Server, client: Any, x: np.ndarray, y: np.ndarray) -> 
     assert server.process is not None
     recorded = [int(p.name) for p in (server.home / "processes").iterdir() if p.name.isdigit()]
     parents = {pid for pid in recorded if parent_of(pid) == server.process.pid}  # the warm parents
-    print("\nmemory of one model worker, MB, after one request (USS: what one more worker costs)")
+    print("memory of one model worker, MB, after one request (USS: what one more worker costs)")
     print(f"{'runtime':<14}{'archive KB':>11}{'started':>9}{'USS':>8}{'PSS':>8}{'RSS':>8}{'parent PSS':>12}")
     for runtime, (_endpoint, image, archive) in endpoints.items():
         library = {"scikit-learn": "sklearn", "xgboost": "xgboost", "onnx": "onnxruntime"}[runtime]
@@ -181,7 +181,7 @@ def unpack_for(home: Path, runtime: str) -> Path:
 
 def throughput(server: Server, requests: int, concurrency: int) -> None:
     """Print requests per second and latency with capture off and on, for 1-row and 1,000-row payloads."""
-    print(f"{requests} requests per case, {concurrency} clients, loopback\n")
+    print(f"\n{requests} requests per case, {concurrency} clients, loopback\n")
     print(f"{'payload':<12}{'capture':<9}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}")
     for rows in (1, 1000):
         results: dict[str, dict[str, float]] = {}
@@ -220,9 +220,9 @@ def main() -> None:
                 client.create_endpoint(EndpointName=name, EndpointConfigName=name)
                 client.get_waiter("endpoint_in_service").wait(EndpointName=name,
                                                               WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+            worker_memory(server, client, x, y)  # first: after one request, as the spawned worker beside it
             if not args.skip_throughput:
                 throughput(server, args.requests, args.concurrency)
-            worker_memory(server, client, x, y)
         finally:
             server.stop()
         captured = sum(1 for _ in (Path(home) / "s3" / "bucket" / "data-capture").rglob("*.jsonl"))
