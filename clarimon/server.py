@@ -13,7 +13,7 @@ from clarimon.control import endpoints
 from clarimon.control.context import Operation, Services
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
-from clarimon.serving.boxes import Box, lock_down
+from clarimon.serving.boxes import BOXES, Box, clear_homes, lock_down
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
 from clarimon.serving.zygotes import Zygotes
@@ -32,14 +32,15 @@ def assemble(
     """The app of one server over `store`: it deploys the stored endpoints and starts scheduling when it starts,
     and stops the scheduler, the capture writer, the models and the store, in that order, when it stops."""
     objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
-    box = Box(settings.worker_memory_mb, settings.worker_user)
-    services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(Zygotes(box)),
+    host = Host(Zygotes(Box(settings.worker_memory_mb, settings.worker_user), settings.home / BOXES))
+    services = Services(store, settings, clock or for_settings(settings.clock_file), objects, host,
                         CaptureWriter(objects, settings.home / "capture-journal", settings.capture_flush_seconds))
     scheduler = Scheduler(services, interval=settings.scheduler_seconds, lease_seconds=settings.lease_seconds,
                           concurrency=settings.job_workers)
 
     def start() -> None:
         lock_down(settings.home, settings.database_url)  # before any model's code runs
+        clear_homes(settings.home / BOXES)
         endpoints.recover(services)
         scheduler.start()
 

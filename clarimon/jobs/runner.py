@@ -71,7 +71,7 @@ class Runner:
         self.lease_seconds = lease_seconds
         # No user for the job's process itself (it reads and writes the account's objects); its model's code
         # runs in a process of its own that takes --worker-user (analysis._part_process).
-        self._zygotes = Zygotes(boxes.Box(services.settings.worker_memory_mb))
+        self._zygotes = Zygotes(boxes.Box(services.settings.worker_memory_mb), services.settings.home / boxes.BOXES)
         self._model_user = boxes.Box(user=services.settings.worker_user).account()
         self._slots = threading.Semaphore(max(1, concurrency))
         self._running: dict[str, _Running] = {}

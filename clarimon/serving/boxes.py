@@ -31,6 +31,8 @@ KEPT = ("PATH", "LANG", "LANGUAGE", "TZ", "PYTHONPATH", "OMP_NUM_THREADS", "OPEN
         "MKL_NUM_THREADS")
 KEPT_PREFIXES = ("LC_",)
 
+BOXES = "boxes"  # the folder of the server's home where boxed processes get their HOME and TMPDIR
+
 # The limit in force in this process (0: none), for the messages of a model that runs out of memory.
 limit_mb = 0
 
@@ -86,12 +88,21 @@ def environment(source: Mapping[str, str], home: Path, keep: tuple[str, ...] = (
     return kept
 
 
-def make_home(user: User | None) -> Path:
-    """A new private folder for boxed processes' HOME and TMPDIR, owned by `user` (the caller removes it)."""
-    home = Path(tempfile.mkdtemp(prefix="clarimon-box-"))
+def make_home(user: User | None, parent: Path | None = None) -> Path:
+    """A new private folder for boxed processes' HOME and TMPDIR, owned by `user`, in `parent` (else the system's
+    temporary folder); the caller removes it."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o711)
+    home = Path(tempfile.mkdtemp(prefix="box-" if parent else "clarimon-box-", dir=parent))
     if user is not None:
         os.chown(home, user.uid, user.gid)
     return home
+
+
+def clear_homes(parent: Path) -> None:
+    """Remove the boxes' folders a previous server left in `parent` (killed, it could not remove them)."""
+    for folder in parent.glob("box-*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_home(home: Path) -> None:

@@ -202,10 +202,12 @@ class Zygote:
 
 
 class Zygotes:
-    """The zygotes of one server, one per set of modules, all with one box and one home folder for it."""
+    """The zygotes of one server, one per set of modules, all with one box and one home folder for their
+    children (made in `folder` on first use, removed when they stop)."""
 
-    def __init__(self, box: boxes.Box | None = None) -> None:
+    def __init__(self, box: boxes.Box | None = None, folder: Path | None = None) -> None:
         self.box = box or boxes.Box()
+        self.folder = folder  # where the boxes' home folder is made (None: the system's temporary folder)
         self._zygotes: dict[tuple[tuple[str, ...], tuple[str, ...]], Zygote] = {}
         self._home: Path | None = None
         self._lock = threading.Lock()
@@ -215,7 +217,7 @@ class Zygotes:
         names of the server's environment that this zygote's children need besides the allowed ones."""
         with self._lock:
             if self._home is None:
-                self._home = boxes.make_home(self.box.account())
+                self._home = boxes.make_home(self.box.account(), self.folder)
             key = (tuple(modules), keep)
             zygote = self._zygotes.get(key)
             if zygote is None:

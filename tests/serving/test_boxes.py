@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from clarimon.serving.boxes import Box, BoxError, environment, lock_down, readable_by_others
+from clarimon.serving.boxes import Box, BoxError, clear_homes, environment, lock_down, make_home, readable_by_others
 
 
 def test_the_environment_is_an_allow_list() -> None:
@@ -47,3 +47,12 @@ def test_users_that_cannot_be_taken_are_refused() -> None:
     if os.geteuid() == 0:
         nobody = Box(user="nobody").account()
         assert nobody is not None and nobody.name == "nobody" and nobody.uid != 0
+
+
+def test_box_homes_are_made_in_the_servers_home_and_cleared_after_a_crash(tmp_path: Path) -> None:
+    first, second = make_home(None, tmp_path / "boxes"), make_home(None, tmp_path / "boxes")
+    assert first.parent == second.parent == tmp_path / "boxes" and first != second
+    assert stat.S_IMODE(first.stat().st_mode) == 0o700
+    (first / "left-by-a-model").write_text("x")
+    clear_homes(tmp_path / "boxes")
+    assert not first.exists() and not second.exists()
