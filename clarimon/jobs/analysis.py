@@ -157,9 +157,12 @@ def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,
 
 
 def _part_process(user: tuple[int, int] | None) -> None:
-    """A part's process: it ends with the job's, and takes the model's user (if any) before any model code."""
+    """A part's process: it ends with the job's, and takes the model's user (if any) before any model code,
+    without the job's keys to the object store."""
     die_with_parent()
     if user is not None:
+        for name in [name for name in os.environ if name.startswith("AWS_")]:  # the object store is the job's
+            del os.environ[name]
         boxes.become(*user)
 
 

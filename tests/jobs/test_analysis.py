@@ -244,9 +244,10 @@ def test_an_unreachable_dask_scheduler_fails_naming_it(home: Path, trained: tupl
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
-def test_a_models_code_in_a_job_runs_as_the_model_user(home: Path,
-                                                        trained: tuple[LogisticRegression, np.ndarray]) -> None:
+def test_a_models_code_in_a_job_runs_as_the_model_user(home: Path, trained: tuple[LogisticRegression, np.ndarray],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     _, rows = trained
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-job's-key")  # the job's process has it: its parts do not
     capture(home, rows[100:130], HOUR + datetime.timedelta(minutes=10))
     folder = Path(tempfile.mkdtemp(prefix="clarimon-test-"))  # a folder `nobody` may pass through (tmp_path: not)
     try:
@@ -262,11 +263,13 @@ def test_a_models_code_in_a_job_runs_as_the_model_user(home: Path,
         (model_dir / "code" / "inference.py").write_text(PROBABILITY_ENTRY_POINT + textwrap.dedent(f'''
 
             def predict_fn(data, model):
+                import os
                 try:
                     open({str(secret)!r}).close()
                 except OSError:
-                    return model.predict_proba(data)
-                raise RuntimeError("the model opened the server's database")
+                    if "AWS_SECRET_ACCESS_KEY" not in os.environ:
+                        return model.predict_proba(data)
+                raise RuntimeError("the model opened the server's database or found the object store's key")
             '''))
         (model_dir / "code" / "inference.py").chmod(0o644)
         nobody = pwd.getpwnam("nobody")
@@ -276,5 +279,6 @@ def test_a_models_code_in_a_job_runs_as_the_model_user(home: Path,
         unboxed = job_analysis.run(task(folder / "home", model=dataclasses.replace(task(home).model,
                                                                                   model_dir=model_dir)))
         assert unboxed.status == "Failed" and "the model opened the server's database" in str(unboxed.failure_reason)
+        assert os.environ["AWS_SECRET_ACCESS_KEY"] == "the-job's-key"  # the job's own process keeps it
     finally:
         shutil.rmtree(folder)
