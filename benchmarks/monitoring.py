@@ -5,7 +5,7 @@
 A 30-feature model (breast cancer, scaled logistic regression, packaged as the sklearn container serves it)
 and --records captured requests, one row each, written as the capture writer writes them (JSON Lines, base64
 bodies, one file per 1,000 records under the hour's folder). The execution runs as the runner runs it: in a
-process of its own (forked from the runner's warm fork server), loading a private copy of the model. Printed:
+process of its own (forked from the jobs' warm parent), loading a private copy of the model. Printed:
 the wall time from process start to outcome, split into
 read (config, baseline, capture files), SHAP (the engine, of which model calls), write (analysis.json, report,
 local values, metrics, log) and the rest (process start, imports, model load). Then the anchors measured in the
@@ -50,14 +50,16 @@ from clarimon.control.states import ExecutionStatus, ProcessingJobStatus
 from clarimon.engine import explain
 from clarimon.engine.predictors import estimator_predictor
 from clarimon.jobs import analysis_configs, leases
-from clarimon.jobs.runner import job_context, job_main
+from clarimon.jobs.runner import start_job
 from clarimon.jobs.task import Outcome, Source, Task
 from clarimon.objects import LocalObjects
 from clarimon.serving import capture
 from clarimon.serving.artifacts import unpack
+from clarimon.serving.boxes import Box
 from clarimon.serving.host import Host
 from clarimon.serving.packaging import package
 from clarimon.serving.workers import ModelSpec
+from clarimon.serving.zygotes import Zygotes
 from clarimon.store import Store, executions, resources
 from clarimon.store.executions import Execution
 from clarimon.store.results import Ending
@@ -127,15 +129,13 @@ def setup(home: Path, records: int, num_samples: int) -> tuple[Task, object, np.
     return task, model, rows, config
 
 
-def spawned(task: Task, context: Any) -> tuple[Outcome, float]:
+def spawned(task: Task, zygotes: Zygotes) -> tuple[Outcome, float]:
     """The execution in a process of its own, as the runner starts it; its outcome and the wall seconds."""
     started = time.perf_counter()
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=job_main, args=(task, sender))
-    process.start()
-    sender.close()
-    outcome: Outcome = receiver.recv()
+    process = start_job(zygotes, task)
+    outcome: Outcome = process.connection.recv()
     process.join()
+    process.close()
     return outcome, time.perf_counter() - started
 
 
@@ -225,9 +225,12 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     with tempfile.TemporaryDirectory() as folder:
         task, model, rows, config = setup(Path(folder), args.records, args.num_samples)
-        context = job_context()
-        spawned(task, context)  # warm: the fork server, numba's cache, the OS's file cache
-        runs = [spawned(task, context) for _ in range(args.repeats)]
+        zygotes = Zygotes(Box(Settings(home=Path(folder), database_url="").worker_memory_mb))
+        try:
+            spawned(task, zygotes)  # warm: the warm parent, numba's cache, the OS's file cache
+            runs = [spawned(task, zygotes) for _ in range(args.repeats)]
+        finally:
+            zygotes.stop()
         outcome, wall = min(runs, key=lambda pair: pair[1])
         assert outcome.status in ("Completed", "CompletedWithViolations"), outcome
         assert outcome.rows == args.records, outcome.rows

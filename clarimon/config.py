@@ -86,6 +86,8 @@ class Settings:
     header_seconds: float = 10.0  # a request whose headers take longer is dropped
     body_seconds: float = 30.0  # a request whose body takes longer is answered RequestTimeout
     max_connections: int = 1000  # connections beyond this are closed at once
+    worker_memory_mb: int = 4096  # address space a model's worker may map beyond its runtime's (0: no limit)
+    worker_user: str | None = None  # as root: the user model workers run as
     archive_max_mb: int = 512  # a model archive (ModelDataUrl, SAGEMAKER_SUBMIT_DIRECTORY) compressed
     archive_max_unpacked_mb: int = 2048  # the bytes of its files once unpacked
     archive_max_members: int = 10_000  # its files, folders and links

@@ -18,15 +18,13 @@ from clarimon.jobs.notifications import Sender
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
 from clarimon.serving import artifacts
+from clarimon.serving.boxes import BOXES, Box, clear_homes, lock_down
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
+from clarimon.serving.zygotes import Zygotes
 from clarimon.store import Store
 
 log = logging.getLogger("clarimon")
-
-# A job re-imports the main script that started the server (`clarimon` imports this module): the fork server
-# imports it once, so that a job does not.
-JOB_PRELOAD = ("clarimon.cli.main",)
 
 
 def assemble(
@@ -42,16 +40,19 @@ def assemble(
     and scheduling when it starts, and stops the scheduler, the reconciler, the capture writer, the models and
     the store, in that order, when it stops."""
     objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
-    services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(),
+    host = Host(Zygotes(Box(settings.worker_memory_mb, settings.worker_user), settings.home / BOXES))
+    services = Services(store, settings, clock or for_settings(settings.clock_file), objects, host,
                         CaptureWriter(objects, settings.home / "capture-journal", settings.capture_flush_seconds))
     scheduler = Scheduler(services, interval=settings.scheduler_seconds, lease_seconds=settings.lease_seconds,
-                          concurrency=settings.job_workers, preload=JOB_PRELOAD)
+                          concurrency=settings.job_workers)
     # With receivers, every status change writes an event in its own transaction, and this server sends them.
     store.notifying = bool(settings.notify_urls)
     sender = Sender(store, settings.notify_urls, settings.notify_secret) if settings.notify_urls else None
     reconciler = Reconciler(services, settings.reconcile_seconds)
 
     def start() -> None:
+        lock_down(settings.home, settings.database_url)  # before any model's code runs
+        clear_homes(settings.home / BOXES)
         if sender is not None:
             sender.start()
         artifacts.sweep(settings.home / "models")  # what no server holds now: before this one leases again

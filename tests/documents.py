@@ -23,6 +23,45 @@ PROBABILITY_ENTRY_POINT = textwrap.dedent('''
     def predict_fn(data, model):
         return model.predict_proba(data)
 ''')
+# A model that answers what its process can see: its environment (as Python and as the kernel holds it), its
+# user, and what opening each path of the request gives. {"allocate": N} asks for N MB; ALLOCATE_MB_AT_LOAD in
+# its Environment, when it loads.
+PROBE_ENTRY_POINT = '''
+import json
+import os
+
+
+def model_fn(model_dir):
+    if os.environ.get("ALLOCATE_MB_AT_LOAD"):
+        return len(bytearray(int(os.environ["ALLOCATE_MB_AT_LOAD"]) * 1024 * 1024))
+    return None
+
+
+def input_fn(body, content_type):
+    return json.loads(body)
+
+
+def predict_fn(request, model):
+    if "allocate" in request:
+        return len(bytearray(request["allocate"] * 1024 * 1024))
+    opened = {}
+    for path in request.get("open", []):
+        try:
+            with open(path, "rb") as file:
+                opened[path] = file.read(64).decode("latin-1")
+        except OSError as error:
+            opened[path] = type(error).__name__
+    try:
+        with open("/proc/self/environ", "rb") as file:
+            initial = file.read().decode("latin-1")
+    except OSError as error:
+        initial = type(error).__name__
+    return {"environ": dict(os.environ), "initial": initial, "uid": os.getuid(), "opened": opened}
+
+
+def output_fn(prediction, accept):
+    return json.dumps(prediction), "application/json"
+'''
 CLARIFY_IMAGE = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
 
 

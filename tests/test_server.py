@@ -13,7 +13,7 @@ import orjson
 from clarimon.config import Settings
 from clarimon.control import monitoring_results, results_backfill
 from clarimon.control.context import Context
-from clarimon.server import JOB_PRELOAD, assemble
+from clarimon.server import assemble
 from clarimon.store import Store
 from tests.control.test_monitoring_results import NORMAL
 from tests.control.test_results_backfill import ended_before
@@ -36,7 +36,6 @@ def test_the_app_starts_and_stops_the_server(tmp_path: Path) -> None:
     asyncio.run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert app.executor._shutdown  # no request runs after the stop
-    assert JOB_PRELOAD == ("clarimon.cli.main",)
 
 
 def test_a_starting_server_records_the_results_of_executions_that_ended_before(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from clarimon.config import (
     read_credentials,
     sqlite_url,
 )
+from clarimon.serving.boxes import Box, readable_by_others
 from clarimon.store import Store
 
 
@@ -203,6 +204,13 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--archive-max-members", type=int, default=int(_env("ARCHIVE_MAX_MEMBERS", "10000") or 10000),
                        help="the most files, folders and links a model archive may hold "
                             "(CLARIMON_ARCHIVE_MAX_MEMBERS; default 10000)")
+    serve.add_argument("--worker-memory-mb", type=int, default=int(_env("WORKER_MEMORY_MB", "4096") or 4096),
+                       help="address space a model's worker may map beyond its runtime's libraries; a model over it "
+                            "gets ModelError and a new worker, one that cannot load fails the endpoint "
+                            "(CLARIMON_WORKER_MEMORY_MB; default 4096; 0: no limit)")
+    serve.add_argument("--worker-user", default=_env("WORKER_USER"),
+                       help="as root: run model workers as this unprivileged user (e.g. nobody), which cannot open "
+                            "the database, the object folder or the credentials file (CLARIMON_WORKER_USER)")
     serve.set_defaults(command=_serve)
 
 
@@ -284,6 +292,11 @@ def _read_settings(args: argparse.Namespace) -> Settings:
     regions = parse_regions(args.regions) if args.regions else settings.regions
     if args.region not in Regions(regions):
         raise ValueError(f"--region {args.region} (of unsigned requests) is not among the regions served (--regions)")
+    box = Box(_at_least(args.worker_memory_mb, 0, "--worker-memory-mb"), args.worker_user or None)
+    if box.account() is not None and args.credentials and not args.credentials.lstrip().startswith("{") \
+            and readable_by_others(Path(args.credentials)):
+        raise ValueError(f"--credentials {args.credentials} is readable by other users, the --worker-user "
+                         f"{args.worker_user} among them: chmod 600 it")
     return dataclasses.replace(
         settings,
         host=args.host,
@@ -316,6 +329,8 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         archive_max_mb=_at_least(args.archive_max_mb, 1, "--archive-max-mb"),
         archive_max_unpacked_mb=_at_least(args.archive_max_unpacked_mb, 1, "--archive-max-unpacked-mb"),
         archive_max_members=_at_least(args.archive_max_members, 1, "--archive-max-members"),
+        worker_memory_mb=box.memory_mb,
+        worker_user=box.user,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Iterator
 
@@ -50,6 +51,15 @@ def serve(settings: Settings, store: Store) -> None:
         log.warning("!!! authentication: NONE (anonymous mode): signatures are not verified, any caller reaching "
                     "host=%s is any account; give --credentials to verify them !!!", settings.host)
     log.info("regions served: %s", ",".join(settings.regions))
+    memory = f"{settings.worker_memory_mb} MB beyond the runtime" if settings.worker_memory_mb else "unlimited"
+    if settings.worker_user:
+        log.info("model workers: environment scrubbed, memory %s, user %s", memory, settings.worker_user)
+    elif os.geteuid() == 0:
+        log.warning("!!! model workers run as root (environment scrubbed, memory %s): a model's code can read the "
+                    "database and every account's objects; give --worker-user to run them unprivileged !!!", memory)
+    else:
+        log.info("model workers: environment scrubbed, memory %s, the server's user (give --worker-user, as root, "
+                 "to keep them from the server's files)", memory)
     log.info(
         "serving host=%s port=%d home=%s database=%s", settings.host, settings.port, settings.home,
         store.engine.url.render_as_string(hide_password=True),

@@ -280,7 +280,7 @@ def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]) -> De
             spec = model_spec_of(ctx, variant["ModelName"], held)
             image = spec.image
             count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
-            workers = [Worker(spec) for _ in range(count)]
+            workers = [Worker(spec, ctx.services.host.zygotes) for _ in range(count)]
             weight = weights.get(variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)))
             variants.append(Variant(variant["VariantName"], weight, workers))
             summaries.append({

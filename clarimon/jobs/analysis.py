@@ -32,7 +32,7 @@ from clarimon.engine.predictors import ModelError, Predictor
 from clarimon.jobs import inputs, shadow
 from clarimon.jobs.task import ConfigFailure, JobFailed, Outcome, Task
 from clarimon.objects import ObjectError, Objects, open_objects
-from clarimon.serving import runtimes
+from clarimon.serving import boxes, runtimes
 from clarimon.serving.artifacts import ArtifactError, unpack
 from clarimon.serving.lifeline import die_with_parent
 from clarimon.serving.workers import ModelSpec
@@ -139,19 +139,32 @@ def _explain(task: Task, config: AnalysisConfig, table: Table, objects: Objects,
         raise JobFailed(str(error)) from None
     parts = max(1, min(task.instance_count, len(table.values)))
     log(f"explain rows={len(table.values)} instances={parts} background_rows={len(background[0])}")
-    if parts == 1:
+    if parts == 1 and task.model_user is None:
         explanation, seconds = _explain_part(task, config, table, background)
-    elif task.dask_scheduler:
+    elif task.dask_scheduler and parts > 1:
         explanation, seconds = _merged(_on_dask(task, config, _split(table, parts), background))
     else:
-        # Forked where the platform can: the parts start with this process's imports and warm kernel.
+        # Forked where the platform can: the parts start with this process's imports and warm kernel. With a
+        # model user, even one part runs in a process of its own that takes that user before loading the model:
+        # this process reads and writes the account's objects, the model's code must not.
         start = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with multiprocessing.get_context(start).Pool(parts, initializer=die_with_parent) as pool:
+        with multiprocessing.get_context(start).Pool(parts, initializer=_part_process,
+                                                     initargs=(task.model_user,)) as pool:
             results = pool.starmap(_explain_part, [(task, config, part, background) for part in _split(table, parts)])
         explanation, seconds = _merged(results)
     for warning in explanation.warnings:
         log(f"warning: {warning}")
     return explanation, seconds
+
+
+def _part_process(user: tuple[int, int] | None) -> None:
+    """A part's process: it ends with the job's, and takes the model's user (if any) before any model code,
+    without the job's keys to the object store."""
+    die_with_parent()
+    if user is not None:
+        for name in [name for name in os.environ if name.startswith("AWS_")]:  # the object store is the job's
+            del os.environ[name]
+        boxes.become(*user)
 
 
 def _split(table: Table, parts: int) -> list[Table]:
@@ -188,6 +201,9 @@ def _explain_part(task: Task, config: AnalysisConfig, table: Table, background: 
         served = shadow.load(_model_here(task))
     except (runtimes.LoadError, runtimes.UnsupportedImage) as error:
         raise JobFailed(f"Cannot load the model of {task.model_label}: {error}") from None
+    except PermissionError as error:  # the model's user (--worker-user) cannot reach the unpacked model
+        raise JobFailed(f"Cannot load the model of {task.model_label}: its folder is not readable by the model's "
+                        f"user (--worker-user): {error.strerror}") from None
     predictor, spent = _timed(shadow.predictor(served, config.predictor, task.model_label))
     if not by_index(config.predictor.probability):  # the predictor applied the JMESPath already
         config = dataclasses.replace(config, predictor=dataclasses.replace(config.predictor, probability=None))

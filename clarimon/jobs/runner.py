@@ -1,31 +1,35 @@
 """Processing jobs run in worker processes off the API process, at most `concurrency` at once.
 
-Each job gets a process of its own (non-daemonic, so that `InstanceCount` > 1 can split it further) that exits
-when this process dies. Where the platform has a fork server, jobs are forked from it after it imported
-`clarimon.jobs.warm` once (the engine, the model libraries): a job starts in milliseconds, not seconds.
+Each job gets a process of its own, forked from a warm parent (`clarimon.serving.zygotes`) that imported
+`clarimon.jobs.warm` once (the engine, the model libraries): a job starts in milliseconds, not seconds. The
+process starts in a box: an environment without the server's settings and secrets (it keeps what reaching the
+object store needs: the `AWS_*` variables and HOME, whose ~/.aws a boto3 client reads) and the
+`--worker-memory-mb` limit. It runs as the server's user, since it reads and writes the objects of the job's
+account itself. It exits when this process dies.
 The runner renews the leases of its jobs, ends a job past its MaxRuntimeInSeconds or asked to stop, and
 records how each one ended.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import multiprocessing
+import signal
 import threading
 import time
 import traceback
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
 
 from clarimon.control.context import Services
 from clarimon.control.states import ExecutionStatus, ProcessingJobStatus
 from clarimon.errors import ServiceError
 from clarimon.jobs import analysis, leases, preparation
 from clarimon.jobs.task import Outcome, Task
+from clarimon.serving import boxes
 from clarimon.serving.artifacts import ArtifactError, Lease
-from clarimon.serving.lifeline import PROCESSES, die_with_parent
+from clarimon.serving.lifeline import PROCESSES
+from clarimon.serving.zygotes import Child, ZygoteFailed, Zygotes
 from clarimon.store import executions
 
 log = logging.getLogger("clarimon.runner")
@@ -33,14 +37,22 @@ log = logging.getLogger("clarimon.runner")
 POLL_SECONDS = 0.25
 
 
-def job_context(preload: Sequence[str] = ()) -> Any:
-    """Where job processes come from: the fork server (preloaded with `preload` and clarimon.jobs.warm) or,
-    without one, spawn."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*preload, "clarimon.jobs.warm"])
-    return context
+JOB_MODULES = ("clarimon.jobs.runner", "clarimon.jobs.warm")
+# What a job's process keeps of the server's environment besides a model's: how to reach the object store.
+OBJECT_STORE_ENVIRONMENT = ("HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
+                            "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+                            "AWS_CA_BUNDLE")
+
+
+def start_job(zygotes: Zygotes, task: Task) -> Child:
+    """A process running `task`, forked from the jobs' warm parent; it sends its Outcome on its connection."""
+    child = zygotes.fork(JOB_MODULES, "clarimon.jobs.runner:job_child", keep=OBJECT_STORE_ENVIRONMENT)
+    try:
+        child.connection.send(task)
+    except BaseException:
+        _end(child)
+        raise
+    return child
 
 
 @dataclass
@@ -51,17 +63,16 @@ class _Running:
 
 
 class Runner:
-    """Runs the jobs this server took, each in a process of its own, and records how each one ended.
+    """Runs the jobs this server took, each in a process of its own, and records how each one ended."""
 
-    `preload`: modules the fork server imports besides clarimon.jobs.warm (a job re-imports the main script
-    that started the server)."""
-
-    def __init__(self, services: Services, owner: str, *, concurrency: int, lease_seconds: float,
-                 preload: Sequence[str] = ()) -> None:
+    def __init__(self, services: Services, owner: str, *, concurrency: int, lease_seconds: float) -> None:
         self.services = services
         self.owner = owner
         self.lease_seconds = lease_seconds
-        self._context = job_context(preload)
+        # No user for the job's process itself (it reads and writes the account's objects); its model's code
+        # runs in a process of its own that takes --worker-user (analysis._part_process).
+        self._zygotes = Zygotes(boxes.Box(services.settings.worker_memory_mb), services.settings.home / boxes.BOXES)
+        self._model_user = boxes.Box(user=services.settings.worker_user).account()
         self._slots = threading.Semaphore(max(1, concurrency))
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
@@ -89,6 +100,7 @@ class Runner:
         for thread in self._threads:
             thread.join(timeout=30)
         self._heart.join(timeout=5)
+        self._zygotes.stop()
 
     def _beat(self) -> None:
         """Renew this runner's leases, and pass on stop requests, until closed."""
@@ -139,31 +151,32 @@ class Runner:
             reason = f"Cannot prepare the model for the job: {detail}"
             leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
             return
+        if self._model_user is not None:
+            task = dataclasses.replace(task, model_user=(self._model_user.uid, self._model_user.gid))
         limit = preparation.max_runtime(self.services, job.arn)
         leases.started(self.services, job.arn)
         log.info("job started arn=%s instances=%d max_runtime=%s", job.arn, task.instance_count, limit)
-        receiver, sender = self._context.Pipe(duplex=False)
-        process = self._context.Process(target=job_main, args=(task, sender), daemon=False,
-                                        name="clarimon-execution")
-        process.start()
-        PROCESSES.add(process.pid)
-        sender.close()
+        try:
+            process = start_job(self._zygotes, task)
+        except (ZygoteFailed, OSError) as error:
+            reason = f"InternalFailure: the job's process could not be started: {error}"
+            leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
+            return
         started = time.monotonic()
         outcome: Outcome | None = None
         while outcome is None:
-            if receiver.poll(POLL_SECONDS):
+            if process.connection.poll(POLL_SECONDS):
                 try:
-                    outcome = receiver.recv()
-                except EOFError:
+                    outcome = process.connection.recv()
+                except (EOFError, OSError):
                     break  # the process died without an answer
             elif not process.is_alive():
-                if receiver.poll(0):
+                if process.connection.poll(0):
                     continue
                 break
             elif time.monotonic() - started > limit or job.stop.is_set():
                 break
         _end(process)
-        PROCESSES.remove(process.pid)
         elapsed = time.monotonic() - started
         if outcome is not None:
             ending = ProcessingJobStatus.FAILED if outcome.status == ExecutionStatus.FAILED \
@@ -179,7 +192,7 @@ class Runner:
         elif job.stop.is_set():
             self._end_stopped(job, elapsed)
         else:
-            reason = f"The job's process ended unexpectedly (exit code {process.exitcode}); see the server's log."
+            reason = "The job's process ended unexpectedly; see the server's log."
             leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
 
     def _end_stopped(self, job: _Running, elapsed: float) -> None:
@@ -191,11 +204,20 @@ class Runner:
                          f"Stopped on request after {elapsed:.1f} s.", None)
 
 
+def job_child(connection: Connection) -> None:
+    """A job's process (forked by the jobs' warm parent): receive the Task, run it, send its Outcome."""
+    job_main(connection.recv(), connection)
+
+
 def job_main(task: Task, sender: Connection) -> None:
-    """A job's process: run the execution, send its Outcome."""
-    die_with_parent()
+    """Run the execution `task` in this process and send its Outcome on `sender`."""
     try:
         outcome = analysis.run(task)
+    except MemoryError:
+        reason = ("MemoryError: the job ran out of memory"
+                  + (f": its process may use {boxes.limit_mb} MB beyond its libraries (--worker-memory-mb)"
+                     if boxes.limit_mb else ""))
+        outcome = Outcome(ExecutionStatus.FAILED, reason, reason)
     except Exception as error:  # a bug, not the user's input: say so rather than hang the parent
         detail = "".join(traceback.format_exception_only(error)).strip()
         outcome = Outcome(ExecutionStatus.FAILED, f"InternalFailure: {detail}", f"InternalFailure: {detail}")
@@ -203,10 +225,12 @@ def job_main(task: Task, sender: Connection) -> None:
     sender.close()
 
 
-def _end(process: Any) -> None:
+def _end(process: Child) -> None:
     if process.is_alive():
-        process.terminate()
+        process.kill(signal.SIGTERM)
         process.join(timeout=10)
     if process.is_alive():
         process.kill()
     process.join(timeout=10)
+    PROCESSES.remove(process.pid)
+    process.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -24,13 +23,11 @@ log = logging.getLogger("clarimon.scheduler")
 class Scheduler:
     """The scheduling thread of one server, and the runner of the jobs it takes."""
 
-    def __init__(self, services: Services, *, interval: float, lease_seconds: float, concurrency: int,
-                 preload: Sequence[str] = ()) -> None:
+    def __init__(self, services: Services, *, interval: float, lease_seconds: float, concurrency: int) -> None:
         self.services = services
         self.interval = interval
         self.lease_seconds = lease_seconds
-        self.runner = Runner(services, leases.owner_id(), concurrency=concurrency, lease_seconds=lease_seconds,
-                             preload=preload)
+        self.runner = Runner(services, leases.owner_id(), concurrency=concurrency, lease_seconds=lease_seconds)
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="clarimon-scheduler")
 

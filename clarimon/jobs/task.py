@@ -57,6 +57,7 @@ class Task:
     memory_mb: int = 1024
     publish_metrics: bool = True  # a monitoring execution's metrics (cloudwatch_metrics.jsonl)
     dask_scheduler: str | None = None  # where `instance_count` > 1 parts run; None: local processes
+    model_user: tuple[int, int] | None = None  # (uid, gid) the model's code runs as (--worker-user), locally
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,8 @@
-"""What every job's process needs, imported once: the runner's fork server imports this module, and each job
-then starts as a fork of it, with the engine imported, its compiled kernel loaded and the model libraries of
-the supported containers imported (about 1.5 s a job otherwise; see benchmarks/monitoring.py).
+"""What every job's process needs, imported once: the jobs' warm parent (`clarimon.serving.zygotes`) imports this
+module, and each job then starts as a fork of it, with the engine imported, its compiled kernel loaded and the
+model libraries of the supported containers imported (about 1.5 s a job otherwise; see benchmarks/monitoring.py).
 
-Importing this module has that side effect on purpose; nothing else imports it. The composition root
-(`clarimon.server`) has the fork server import the CLI's main module too: a job re-runs the main script that
-started the server (e.g. `clarimon`). No Python thread outlives the
+Importing this module has that side effect on purpose; nothing else imports it. No Python thread outlives the
 warm-up; the native pools that do (OpenBLAS's workers, pyarrow's jemalloc background thread) register fork
 handlers, so forking afterwards is safe.
 """

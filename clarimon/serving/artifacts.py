@@ -117,7 +117,7 @@ def lease(data: bytes, cache: Path, name: str, limits: Limits = Limits()) -> Lea
     holds it yet)."""
     check(data, name, limits)
     digest = _digest(data)
-    cache.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True, mode=0o711)
     handle = _hold(cache / f"{digest}.lock")
     try:
         folder = cache / digest
@@ -190,9 +190,10 @@ def _remove_unheld(folder: Path) -> int:
 
 def _unpack_into(data: bytes, folder: Path, name: str, limits: Limits) -> None:
     """Unpack `data` into `folder`: into a staging folder by a child process, then renamed into place."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o711)  # passed through by model workers, never listed
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".unpack-"))
     try:
+        staging.chmod(0o755)  # a worker running as --worker-user reads its model (its name is its digest)
         _run_child(data, staging, name, limits)
         try:
             os.rename(staging, folder)

@@ -10,6 +10,7 @@ from typing import Any
 
 from clarimon.serving.artifacts import Lease
 from clarimon.serving.workers import Worker
+from clarimon.serving.zygotes import Zygotes
 
 
 @dataclass
@@ -76,14 +77,16 @@ class Deployment:
 
 
 class Host:
-    """Deployments by endpoint ARN; replacing or removing one stops its workers.
+    """Deployments by endpoint ARN; replacing or removing one stops its workers. Its workers are forked from
+    `zygotes`, which it ends when it stops.
 
     An endpoint being deployed here while it is InService in the database (after a restart, on a replica that
     has not loaded it yet, after an update made elsewhere) is `expected`: a request for it waits (bounded) for
     its workers rather than failing. A deployment of an update is `staged` until it may serve. One thread at a
     time converges an endpoint here (`begin`/`end`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, zygotes: Zygotes | None = None) -> None:
+        self.zygotes = zygotes or Zygotes()  # where this host's workers are forked from, in what box
         self._deployments: dict[str, Deployment] = {}
         self._staged: dict[str, Deployment] = {}
         self._expected: set[str] = set()
@@ -211,3 +214,4 @@ class Host:
             self._staged.clear()
         for deployment in deployments:
             deployment.stop()
+        self.zygotes.stop()

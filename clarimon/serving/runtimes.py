@@ -67,6 +67,21 @@ def repository(image: str) -> str:
     return found.group(1) if found else image
 
 
+def libraries(image: str) -> tuple[str, ...]:
+    """The modules a worker of `image` needs before its model: its runtime's libraries only (imported once, in
+    the warm parent its workers are forked from). The scikit-learn ones are those a pickled model's classes
+    most often live in; unpickling imports any other."""
+    name = repository(image)
+    if name == "sagemaker-scikit-learn":
+        return ("joblib", "sklearn.pipeline", "sklearn.preprocessing", "sklearn.linear_model", "sklearn.ensemble",
+                "sklearn.tree")
+    if name in XGBOOST_REPOSITORIES:
+        return ("xgboost",)
+    if "onnx" in name:
+        return ("onnxruntime",)
+    return ()
+
+
 def load(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Handler:
     """The request handler for `image` serving the model unpacked in `model_dir`."""
     return serve(image, model_dir, environment, fetch, cache).handler

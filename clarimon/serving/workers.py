@@ -2,22 +2,27 @@
 
 A worker loads one model (its runtime, from the unpacked artifact) and answers requests over a pipe; the
 parent keeps a client per worker and sends one request at a time to each, waits for the answer no longer than
-the invocation timeout, and replaces a worker that hung or died.
+the invocation timeout, and replaces a worker that hung or died: a watch notices a death at once, not when the
+next request comes.
+
+A worker process is forked from its runtime's warm parent (`zygotes`): the runtime's libraries are imported once
+and shared, and the process starts in a box (`boxes`: scrubbed environment, memory limit, another user).
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from clarimon.serving import codecs
-from clarimon.serving.lifeline import PROCESSES, die_with_parent
+from clarimon.serving import boxes, codecs
+from clarimon.serving.lifeline import PROCESSES
+from clarimon.serving.zygotes import Child, ZygoteFailed, Zygotes
 
 log = logging.getLogger("clarimon.workers")
 
@@ -66,10 +71,15 @@ class ModelSpec:
     archive: str | None = None  # the ModelDataUrl `model_dir` was unpacked from (for processes elsewhere)
 
 
+def serve(connection: Connection) -> None:
+    """A worker process (forked by its runtime's zygote): receive the ModelSpec, load the model, answer."""
+    spec: ModelSpec = connection.recv()
+    os.environ.update(spec.environment)  # the model's Environment, as SageMaker sets it in the container
+    _serve(connection, spec)
+
+
 def _serve(connection: Connection, spec: ModelSpec) -> None:
     from clarimon.serving import runtimes
-
-    die_with_parent()  # a killed server must not leave a worker busy in a request behind
 
     def fetch(uri: str) -> bytes:
         if spec.source is None:
@@ -79,7 +89,13 @@ def _serve(connection: Connection, spec: ModelSpec) -> None:
     try:
         handler = runtimes.load(spec.image, spec.model_dir, spec.environment, fetch, spec.cache)
     except (runtimes.UnsupportedImage, runtimes.LoadError) as error:
-        connection.send(("failed", str(error)))
+        reason = str(error)
+        if isinstance(error.__cause__, MemoryError):  # the user's loading code: "model_fn failed: MemoryError: "
+            reason = f"{reason.rstrip(': ')}: {boxes.out_of_memory()}"
+        connection.send(("failed", reason))
+        return
+    except MemoryError:
+        connection.send(("failed", f"MemoryError: {boxes.out_of_memory()}"))
         return
     except Exception as error:  # anything else that stops the model loading is the endpoint's FailureReason
         connection.send(("failed", f"{type(error).__name__}: {error}"))
@@ -96,6 +112,9 @@ def _serve(connection: Connection, spec: ModelSpec) -> None:
             connection.send(("bad-request", str(error)))
             continue
         except runtimes.InferenceError as error:
+            if isinstance(error.__cause__, MemoryError):  # its heap may be in any state: this worker ends
+                connection.send(("model-error", f"MemoryError: {boxes.out_of_memory()}; its worker is replaced"))
+                return
             connection.send(("model-error", str(error)))
             continue
         if len(answer) > ANSWER_LIMIT:  # checked here, so that an oversized answer never reaches the server
@@ -104,70 +123,123 @@ def _serve(connection: Connection, spec: ModelSpec) -> None:
             connection.send(("ok", (answer, answer_type)))
 
 
-def _start(spec: ModelSpec) -> tuple[Any, Connection]:
-    """A worker process serving `spec` once its model is loaded, and the pipe to it; WorkerFailed if it cannot."""
-    context = multiprocessing.get_context("spawn")  # the server has threads: never fork it
-    connection, child = context.Pipe()
-    process = context.Process(target=_serve, args=(child, spec), daemon=True, name="clarimon-model")
-    process.start()
-    PROCESSES.add(process.pid)
-    child.close()
+def _start(spec: ModelSpec, zygotes: Zygotes) -> Child:
+    """A worker process serving `spec` once its model is loaded; WorkerFailed if it cannot be."""
+    from clarimon.serving.runtimes import libraries
+
     try:
-        if not connection.poll(START_SECONDS):
+        child = zygotes.fork(("clarimon.serving.workers", "clarimon.serving.runtimes", *libraries(spec.image)),
+                             "clarimon.serving.workers:serve")
+    except (ZygoteFailed, boxes.BoxError, OSError) as error:
+        raise WorkerFailed(f"the model's worker could not be started: {error}") from None
+    try:
+        child.connection.send(spec)
+        if not child.connection.poll(START_SECONDS):
             raise WorkerFailed(f"the model did not load within {START_SECONDS} s")
         try:
-            status, detail = connection.recv()
+            status, detail = child.connection.recv()
         except EOFError:
-            raise WorkerFailed("the model's worker exited while loading") from None
+            raise WorkerFailed("the model's worker exited while loading" + (
+                f" (its memory limit is {zygotes.box.memory_mb} MB beyond its runtime, --worker-memory-mb)"
+                if zygotes.box.memory_mb else "")) from None
         if status != "ready":
             raise WorkerFailed(str(detail))
     except BaseException:
-        _end(process, connection)
+        _end(child)
         raise
-    return process, connection
+    return child
 
 
-def _end(process: Any, connection: Connection) -> None:
-    connection.close()
-    process.join(timeout=5)
-    if process.is_alive():
-        process.kill()
-        process.join(timeout=5)
-    PROCESSES.remove(process.pid)
+def _end(child: Child) -> None:
+    child.connection.close()
+    if not child.join(timeout=5):
+        child.kill()
+        child.join(timeout=5)
+    PROCESSES.remove(child.pid)
+    child.close()
+
+
+class _Watch:
+    """One thread that sees a worker's process die the moment it does, and has the worker replace it."""
+
+    def __init__(self) -> None:
+        self._watched: dict[int, tuple[Child, Worker]] = {}  # by the child's sentinel
+        self._lock = threading.Lock()
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread: threading.Thread | None = None
+
+    def add(self, child: Child, worker: Worker) -> None:
+        """Watch `child`, the process of `worker`."""
+        with self._lock:
+            self._watched[child.sentinel] = (child, worker)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, daemon=True, name="clarimon-worker-watch")
+                self._thread.start()
+        os.write(self._wake_write, b"w")
+
+    def discard(self, child: Child) -> None:
+        """Stop watching `child` (its worker ends it)."""
+        with self._lock:
+            if self._watched.get(child.sentinel, (None,))[0] is child:
+                del self._watched[child.sentinel]
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                sentinels = list(self._watched)
+            for ready in wait([self._wake_read, *sentinels], timeout=1.0):
+                if ready == self._wake_read:
+                    os.read(self._wake_read, 4096)
+                    continue
+                with self._lock:
+                    watched = self._watched.get(ready) if isinstance(ready, int) else None
+                    if watched is None or watched[0].is_alive():
+                        continue
+                    child, worker = self._watched.pop(watched[0].sentinel)
+                try:
+                    worker.died(child)
+                except Exception:  # the watch serves every worker: one failure must not end it
+                    log.exception("replacing a dead model worker failed image=%s", worker.spec.image)
+
+
+_WATCH = _Watch()
 
 
 class Worker:
     """One worker process and the pipe to it, one request at a time.
 
     A request the model does not answer within its timeout kills the process (WorkerTimedOut); a process that
-    died or was killed is replaced in the background (requests meanwhile get WorkerFailed), at most once per
-    RESTART_SECONDS, so a model that keeps crashing does not keep a core busy loading it."""
+    died or was killed is replaced in the background at once (requests meanwhile get WorkerFailed), at most once
+    per RESTART_SECONDS, so a model that keeps crashing does not keep a core busy loading it. `zygotes`: where
+    its processes are forked from, in what box."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, zygotes: Zygotes) -> None:
         self.spec = spec
+        self.zygotes = zygotes
         self._request = threading.Lock()  # held for one request's round trip
-        self._state = threading.Lock()  # guards the process and pipe pair and the replacement flags
+        self._state = threading.Lock()  # guards the process and the replacement flags
         self._replacing = False
         self._stopped = False
         self._last_start = time.monotonic()
-        self._process, self._connection = _start(spec)
+        self._child = _start(spec, self.zygotes)
+        _WATCH.add(self._child, self)
 
     def invoke(self, body: bytes, content_type: str | None, accept: str | None,
                timeout: float | None = None) -> tuple[bytes, str]:
         """The model's answer; ModelFailed, BadRequest, AnswerTooLarge, WorkerTimedOut or WorkerFailed."""
         with self._request:
             with self._state:
-                process, connection = self._process, self._connection
-            if not process.is_alive():
+                child = self._child
+            if not child.is_alive():
                 self.replace()
                 raise WorkerFailed("the model's worker process died; a new one is starting")
             try:
-                connection.send((body, content_type, accept))
-                if timeout is not None and not connection.poll(timeout):
-                    process.kill()
+                child.connection.send((body, content_type, accept))
+                if timeout is not None and not child.connection.poll(timeout):
+                    child.kill()
                     self.replace()
                     raise WorkerTimedOut(timeout)
-                status, detail = connection.recv()
+                status, detail = child.connection.recv()
             except (EOFError, OSError):
                 self.replace()
                 raise WorkerFailed("the model's worker process died; a new one is starting") from None
@@ -179,6 +251,14 @@ class Worker:
         if status == "too-large":
             raise AnswerTooLarge(int(detail))
         raise ModelFailed(str(detail))
+
+    def died(self, child: Child) -> None:
+        """The watch saw `child` end: replace it, unless it is no longer this worker's process."""
+        with self._state:
+            current = child is self._child
+        if current:
+            log.warning("model worker died image=%s pid=%s", self.spec.image, child.pid)
+            self.replace()
 
     def replace(self) -> None:
         """Start a new process in the background unless one is starting (or the worker was stopped)."""
@@ -194,27 +274,29 @@ class Worker:
             if self._stopped:  # stopped while waiting: nothing to replace
                 return
             self._last_start = time.monotonic()
-            process, connection = _start(self.spec)
+            child = _start(self.spec, self.zygotes)
         except WorkerFailed as error:  # the next request tries again
             log.warning("model worker could not be restarted image=%s reason=%s", self.spec.image, error)
             with self._state:
                 self._replacing = False
             return
         with self._state:
-            old = (self._process, self._connection)
+            old = self._child
             if self._stopped:
-                old = (process, connection)
+                old = child
             else:
-                self._process, self._connection = process, connection
+                self._child = child
+                _WATCH.add(child, self)
             self._replacing = False
-        _end(*old)
-        log.info("model worker replaced image=%s pid=%s", self.spec.image, process.pid)
+        _WATCH.discard(old)
+        _end(old)
+        log.info("model worker replaced image=%s pid=%s", self.spec.image, child.pid)
 
     @property
     def alive(self) -> bool:
         """Whether the worker process runs."""
         with self._state:
-            return bool(self._process.is_alive())
+            return self._child.is_alive()
 
     @property
     def busy(self) -> bool:
@@ -225,15 +307,15 @@ class Worker:
     def pid(self) -> int | None:
         """The worker process's pid."""
         with self._state:
-            pid: int | None = self._process.pid
-            return pid
+            return self._child.pid
 
     def stop(self) -> None:
         """End the worker process (killed if it does not end within 5 s); it is not replaced."""
         with self._state:
             self._stopped = True
-            process, connection = self._process, self._connection
-        _end(process, connection)
+            child = self._child
+        _WATCH.discard(child)
+        _end(child)
 
     def __enter__(self) -> Worker:
         return self

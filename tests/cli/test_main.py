@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,6 +8,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+
+from clarimon.config import Settings
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -77,3 +80,27 @@ def test_notify_urls_from_options_or_the_environment(tmp_path: Path, monkeypatch
     assert from_env.notify_urls == ("http://a.example/x", "http://b.example/y")
     assert from_env.notify_secret is not None and from_env.notify_secret.value == "from-env"
     assert settings("--notify-url", "http://c.example/z").notify_urls == ("http://c.example/z",)  # option wins
+
+
+def test_worker_box_options(tmp_path: Path) -> None:
+    from clarimon.cli.main import OptionError, _parser, _settings
+
+    def settings(*args: str) -> Settings:
+        return _settings(_parser().parse_args(["serve", "--home", str(tmp_path), *args]))
+
+    assert (settings().worker_memory_mb, settings().worker_user) == (4096, None)
+    assert settings("--worker-memory-mb", "0").worker_memory_mb == 0
+    with pytest.raises(OptionError, match="--worker-memory-mb must be at least 0"):
+        settings("--worker-memory-mb", "-1")
+    with pytest.raises(OptionError, match="there is no user 'no-such-user-here'"):
+        settings("--worker-user", "no-such-user-here")
+    if os.geteuid() == 0:
+        with pytest.raises(OptionError, match="give an unprivileged user, not root"):
+            settings("--worker-user", "0")
+        credentials = tmp_path / "credentials.json"
+        credentials.write_text('{"AKIDALICE": {"secret": "s", "account": "111111111111"}}')
+        credentials.chmod(0o644)
+        with pytest.raises(OptionError, match="readable by other users, the --worker-user nobody among them"):
+            settings("--worker-user", "nobody", "--credentials", str(credentials))
+        credentials.chmod(0o600)
+        assert settings("--worker-user", "nobody", "--credentials", str(credentials)).worker_user == "nobody"

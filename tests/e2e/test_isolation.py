@@ -153,7 +153,7 @@ def test_workers_end_with_their_server_or_with_the_next_one(make_server: Any, re
     for name in ("sleepy", "stuck"):
         assert wait_for(client, name)["EndpointStatus"] == "InService"
     pids = [int(p.name) for p in (server.home / "processes").iterdir()]
-    assert len(pids) == 2 and all(started_at(pid) for pid in pids)
+    assert len(pids) == 3 and all(started_at(pid) for pid in pids)  # the runtime's warm parent, two workers
     def call(name: str, first: float) -> None:
         with contextlib.suppress(BotoCoreError):  # the server is killed before it answers
             invoke(server, region, name, row(first))

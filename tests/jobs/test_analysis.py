@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import os
+import pwd
+import shutil
 import socket
+import tempfile
+import textwrap
 import uuid
 from pathlib import Path
 from typing import Any
@@ -235,3 +241,44 @@ def test_an_unreachable_dask_scheduler_fails_naming_it(home: Path, trained: tupl
     assert outcome.status == "Failed"
     assert outcome.failure_reason is not None
     assert outcome.failure_reason.startswith(f"Cannot reach the Dask scheduler {address} (--dask-scheduler)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="switching to another user needs root")
+def test_a_models_code_in_a_job_runs_as_the_model_user(home: Path, trained: tuple[LogisticRegression, np.ndarray],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _, rows = trained
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-job's-key")  # the job's process has it: its parts do not
+    capture(home, rows[100:130], HOUR + datetime.timedelta(minutes=10))
+    folder = Path(tempfile.mkdtemp(prefix="clarimon-test-"))  # a folder `nobody` may pass through (tmp_path: not)
+    try:
+        folder.chmod(0o711)
+        secret = folder / "clarimon.db"
+        secret.write_bytes(b"SQLite format 3\x00")
+        secret.chmod(0o600)
+        shutil.copytree(home, folder / "home")
+        model_dir = folder / "home" / "model"
+        (folder / "home").chmod(0o711)
+        for path in (model_dir, model_dir / "code"):
+            path.chmod(0o755)
+        (model_dir / "code" / "inference.py").write_text(PROBABILITY_ENTRY_POINT + textwrap.dedent(f'''
+
+            def predict_fn(data, model):
+                import os
+                try:
+                    open({str(secret)!r}).close()
+                except OSError:
+                    if "AWS_SECRET_ACCESS_KEY" not in os.environ:
+                        return model.predict_proba(data)
+                raise RuntimeError("the model opened the server's database or found the object store's key")
+            '''))
+        (model_dir / "code" / "inference.py").chmod(0o644)
+        nobody = pwd.getpwnam("nobody")
+        boxed = job_analysis.run(task(folder / "home", model=dataclasses.replace(
+            task(home).model, model_dir=model_dir), model_user=(nobody.pw_uid, nobody.pw_gid)))
+        assert (boxed.status, boxed.failure_reason) == ("Completed", None)
+        unboxed = job_analysis.run(task(folder / "home", model=dataclasses.replace(task(home).model,
+                                                                                  model_dir=model_dir)))
+        assert unboxed.status == "Failed" and "the model opened the server's database" in str(unboxed.failure_reason)
+        assert os.environ["AWS_SECRET_ACCESS_KEY"] == "the-job's-key"  # the job's own process keeps it
+    finally:
+        shutil.rmtree(folder)
