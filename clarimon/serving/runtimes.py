@@ -97,8 +97,8 @@ def serve(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch
         served = _serve(image, model_dir, environment, fetch, cache)
     except UnsupportedImage:
         raise
-    except LoadError as error:
-        raise LoadError(scrub(str(error))) from error
+    except LoadError as error:  # its cause stays the model's own error (a MemoryError ends the worker)
+        raise LoadError(scrub(str(error))) from (error.__cause__ or error)
     except Exception as error:  # a framework's loader (XGBoost, ONNX) names the files it read
         raise LoadError(scrub(f"{type(error).__name__}: {error}")) from error
     return Served(_scrubbed(served.handler, scrub), None if served.rows is None else _scrubbed_rows(served.rows, scrub))
@@ -126,8 +126,8 @@ def _scrubbed(handler: Handler, scrub: Callable[[str], str]) -> Handler:
     def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
         try:
             return handler(body, content_type, accept)
-        except InferenceError as error:
-            raise InferenceError(scrub(str(error))) from error
+        except InferenceError as error:  # its cause stays the model's own (a MemoryError ends the worker)
+            raise InferenceError(scrub(str(error))) from (error.__cause__ or error)
 
     return handle
 
@@ -136,8 +136,8 @@ def _scrubbed_rows(rows: Rows, scrub: Callable[[str], str]) -> Rows:
     def predict(data: np.ndarray, accept: str) -> np.ndarray | tuple[bytes, str]:
         try:
             return rows(data, accept)
-        except InferenceError as error:
-            raise InferenceError(scrub(str(error))) from error
+        except InferenceError as error:  # its cause stays the model's own (a MemoryError ends the worker)
+            raise InferenceError(scrub(str(error))) from (error.__cause__ or error)
 
     return predict
 
