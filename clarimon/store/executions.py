@@ -117,6 +117,21 @@ def sort_value(execution: Execution, sort_by: str) -> Any:
             "Status": execution.status}[sort_by]
 
 
+def one(conn: Connection, account: str, region: str, execution_id: int) -> Execution | None:
+    """The execution with this id in the account and region, or None."""
+    c = executions.c
+    row = conn.execute(sa.select(executions).where(c.id == execution_id, c.account == account,
+                                                   c.region == region)).first()
+    return _execution(row) if row is not None else None
+
+
+def count(conn: Connection, account: str, region: str, schedule_name: str, created_since: float) -> int:
+    """How many executions the schedule has had since `created_since` (the current schedule of that name)."""
+    query = sa.select(sa.func.count()).select_from(executions).where(
+        *_schedule(account, region, schedule_name), executions.c.creation_time >= created_since)
+    return int(conn.execute(query).scalar_one())
+
+
 def take_lease(conn: Connection, job_arn: str, owner: str, now: float) -> None:
     """`owner` runs the job; IntegrityError when another server holds it."""
     conn.execute(leases.insert().values(job_arn=job_arn, owner=owner, heartbeat=now))

@@ -143,6 +143,13 @@ def with_status(conn: Connection, kind: str, statuses: tuple[str, ...]) -> list[
     return [_resource(row) for row in conn.execute(query.order_by(resources.c.id))]
 
 
+def of_kind(conn: Connection, kind: str, account: str | None = None, region: str | None = None) -> list[Resource]:
+    """Every resource of `kind`, in every account and region unless narrowed, oldest first."""
+    c = resources.c
+    scope = [column == value for column, value in ((c.account, account), (c.region, region)) if value is not None]
+    return [_resource(row) for row in conn.execute(sa.select(resources).where(c.kind == kind, *scope).order_by(c.id))]
+
+
 def with_status_among(conn: Connection, arns: list[str], status: str) -> set[str]:
     """Which of `arns` have `status`."""
     if not arns:

@@ -1,0 +1,160 @@
+"""What the web console shows, read from the store for one account: its endpoints and schedules at a glance (as
+SageMaker's Model Dashboard), one schedule's executions over time, one execution, one endpoint.
+
+Every read is narrowed to the viewer's account (a console session is one account's, as an API caller is); a
+resource of another account is simply not found. Reads are bounded so that long histories stay fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clarimon.control import alerts, arns, endpoint_configs, endpoints, processing_jobs, schedules
+from clarimon.control.context import Context, Services
+from clarimon.control.families import Family
+from clarimon.control.processing_jobs import MonitoringRun
+from clarimon.store import executions, resources
+from clarimon.store.executions import Execution, ExecutionQuery
+from clarimon.store.resources import Resource
+
+HISTORY = 1000  # executions a schedule page shows by default
+MAX_HISTORY = 5000
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """A schedule on the overview: where it is, what it watches, how its latest execution ended, its alert."""
+
+    schedule: Resource
+    latest: Execution | None
+    alert_status: str
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    """An endpoint on the overview, with whether it captures data and how many schedules watch it."""
+
+    endpoint: Resource
+    capturing: bool
+    schedules: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Everything of an account, in every region: endpoints and schedules, sorted by region and name."""
+
+    endpoints: list[EndpointRow]
+    schedules: list[ScheduleRow]
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    """One schedule: its resource, its alert's rule and status, and its latest executions, oldest first."""
+
+    schedule: Resource
+    executions: list[Execution]
+    alert_name: str
+    alert_rule: dict[str, Any]
+    alert_status: str
+    total: int
+
+
+@dataclass(frozen=True)
+class ExecutionView:
+    """One execution: its row, its processing job's document (None once gone), and its output prefix."""
+
+    execution: Execution
+    job: dict[str, Any] | None
+    output_uri: str | None
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    """One endpoint as DescribeEndpoint shows it, its configuration as DescribeEndpointConfig does, and the
+    schedules that watch it."""
+
+    endpoint: dict[str, Any]
+    config: dict[str, Any] | None
+    schedules: list[Resource] = field(default_factory=list)
+
+
+def overview(services: Services, account: str) -> Overview:
+    """The account's endpoints and schedules in every region, each schedule with its latest execution."""
+    with services.store.reading() as conn:
+        found_endpoints = resources.of_kind(conn, endpoints.KIND, account)
+        configs = {(c.region, c.name): c for c in resources.of_kind(conn, "endpoint-config", account)}
+        found_schedules = resources.of_kind(conn, schedules.KIND, account)
+        rows = []
+        for schedule in found_schedules:
+            last = executions.latest(conn, account, schedule.region, schedule.name)
+            current = last if last is not None and last.creation_time >= schedule.creation_time else None
+            rows.append(ScheduleRow(schedule, current, alert_status(schedule)))
+    watching: dict[tuple[str, str], int] = {}
+    for schedule in found_schedules:
+        key = (schedule.region, schedule.endpoint_name or "")
+        watching[key] = watching.get(key, 0) + 1
+    endpoint_rows = []
+    for endpoint in found_endpoints:
+        config = configs.get((endpoint.region, endpoint.document.get("EndpointConfigName", "")))
+        capture = (config.document.get("DataCaptureConfig") or {}) if config is not None else {}
+        endpoint_rows.append(EndpointRow(endpoint, bool(capture.get("EnableCapture")),
+                                         watching.get((endpoint.region, endpoint.name), 0)))
+    return Overview(sorted(endpoint_rows, key=lambda r: (r.endpoint.region, r.endpoint.name)),
+                    sorted(rows, key=lambda r: (r.schedule.region, r.schedule.name)))
+
+
+def alert_status(schedule: Resource) -> str:
+    """The status of the schedule's alert (OK until alerts are evaluated)."""
+    return "OK"
+
+
+def schedule(services: Services, account: str, region: str, name: str, *, limit: int = HISTORY
+             ) -> ScheduleView | None:
+    """The schedule and its latest `limit` executions (at most MAX_HISTORY), oldest first; None when the account
+    has no such schedule in the region."""
+    ctx = Context(account, region, services)
+    found = _get(ctx, schedules.FAMILY, name)
+    if found is None:
+        return None
+    query = ExecutionQuery(account, region, limit=max(1, min(limit, MAX_HISTORY)), sort_by="ScheduledTime",
+                           schedule_name=found.name)
+    with services.store.reading() as conn:
+        rows = [e for e in executions.page(conn, query) if e.creation_time >= found.creation_time]
+        total = executions.count(conn, account, region, found.name, found.creation_time)
+    rows = rows[:query.limit]
+    rows.reverse()
+    alert_name, rule = next(iter(sorted(alerts.alerts_of(found).items())))
+    return ScheduleView(found, rows, alert_name, rule, alert_status(found), total)
+
+
+def execution(services: Services, account: str, region: str, execution_id: int) -> ExecutionView | None:
+    """One execution of the account in the region, with its processing job; None when there is none."""
+    with services.store.reading() as conn:
+        found = executions.one(conn, account, region, execution_id)
+        job = resources.get(conn, found.processing_job_arn) if found and found.processing_job_arn else None
+    if found is None:
+        return None
+    run = MonitoringRun.of(job.document) if job is not None else None
+    document = processing_jobs.FAMILY.described(job) if job is not None else None
+    if document is not None:
+        document = {k: v for k, v in document.items() if k != processing_jobs.RUN}
+    return ExecutionView(found, document, run.output_uri if run is not None else None)
+
+
+def endpoint(services: Services, account: str, region: str, name: str) -> EndpointView | None:
+    """The endpoint and its configuration as their Describe operations show them; None when there is none."""
+    ctx = Context(account, region, services)
+    found = _get(ctx, endpoints.FAMILY, name)
+    if found is None:
+        return None
+    config = _get(ctx, endpoint_configs.FAMILY, found.document.get("EndpointConfigName", ""))
+    with services.store.reading() as conn:
+        watching = [s for s in resources.of_kind(conn, schedules.KIND, account, region) if s.endpoint_name == name]
+    return EndpointView(endpoints.FAMILY.described(found),
+                        endpoint_configs.FAMILY.described(config) if config is not None else None, watching)
+
+
+def _get(ctx: Context, family: Family, name: str) -> Resource | None:
+    with ctx.store.reading() as conn:
+        return resources.get(conn, arns.arn(ctx, family.kind, name))
