@@ -73,6 +73,11 @@ class Settings:
     header_seconds: float = 10.0  # a request whose headers take longer is dropped
     body_seconds: float = 30.0  # a request whose body takes longer is answered RequestTimeout
     max_connections: int = 1000  # connections beyond this are closed at once
+    metrics_token: str | None = None  # the bearer token a /metrics scrape must carry; None: see api.metrics
+
+    def __repr__(self) -> str:  # a Settings in a log line or a traceback never shows the metrics token
+        shown = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "metrics_token"}
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in shown.items())}, metrics_token=...)"
 
 
 def default_home() -> Path:

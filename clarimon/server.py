@@ -3,19 +3,23 @@ and handed to the ASGI app, with what runs when it starts and stops."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 
 from clarimon.api.app import App
 from clarimon.api.operations import SAGEMAKER
 from clarimon.clock import for_settings
 from clarimon.config import Settings
-from clarimon.control import endpoints
+from clarimon.control import endpoints, results_backfill
 from clarimon.control.context import Operation, Services
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
 from clarimon.store import Store
+
+log = logging.getLogger("clarimon")
 
 # A job re-imports the main script that started the server (`clarimon` imports this module): the fork server
 # imports it once, so that a job does not.
@@ -42,6 +46,8 @@ def assemble(
     def start() -> None:
         endpoints.recover(services)
         scheduler.start()
+        if not results_backfill.done(services):
+            threading.Thread(target=_backfill, args=(services,), daemon=True, name="clarimon-backfill").start()
 
     def stop() -> None:
         scheduler.close()
@@ -51,3 +57,12 @@ def assemble(
 
     return App(services, SAGEMAKER if operations is None else operations, on_startup=start, on_shutdown=stop,
                workers=workers)
+
+
+def _backfill(services: Services) -> None:
+    """The one-time recording of results of executions that ended before clarimon recorded them; a failure is
+    logged and tried again at the next start."""
+    try:
+        results_backfill.backfill(services)
+    except Exception:
+        log.exception("execution results backfill failed; it runs again at the next start")

@@ -1,6 +1,7 @@
 """The ASGI application: SageMaker's AWS JSON 1.1 protocol on `POST /`, sagemaker-runtime's InvokeEndpoint on
-`POST /endpoints/<name>/invocations` (both signed: `identity`), a health check on `GET /ping` (open), and the
-web console under `/console/` (a session cookie from a key id and secret: `clarimon.console`).
+`POST /endpoints/<name>/invocations` (both signed: `identity`), a health check on `GET /ping` (open),
+Prometheus' `GET /metrics` (a bearer token or anonymous mode: `metrics`), and the web console under `/console/`
+(a session cookie from a key id and secret: `clarimon.console`).
 
 Operations run on a thread pool (they block on the database); the event loop only parses and routes.
 """
@@ -22,6 +23,8 @@ import regex
 from clarimon.api import service_model, validation, wire
 from clarimon.api.gates import Crowded, Gates
 from clarimon.api.identity import Caller, Identities, Received, Regions, Signed
+from clarimon.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from clarimon.api.metrics import Metrics
 from clarimon.console.routes import MAX_FORM_BYTES, Console
 from clarimon.console.sessions import Sessions
 from clarimon.control import invocations
@@ -40,6 +43,7 @@ from clarimon.errors import (
     ValidationException,
 )
 from clarimon.nulls import without_nulls
+from clarimon.telemetry import API_LATENCY, API_REQUESTS
 
 log = logging.getLogger("clarimon.api")
 
@@ -85,6 +89,7 @@ class App:
         # The console signs in with the keys the API verifies; without them (anonymous mode) it needs no sign-in.
         self.console = Console(services, Sessions(self.identities.credentials, services.store.secret,
                                                   settings.account))
+        self.metrics = Metrics(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -99,6 +104,8 @@ class App:
                 await _respond(send, 200, b"", "text/plain", str(uuid.uuid4()))
             elif scope["path"] == "/console" or scope["path"].startswith("/console/"):
                 await self._console(scope, receive, send)
+            elif scope["method"] == "GET" and scope["path"] == "/metrics":
+                await self._metrics(scope, send)
             else:
                 error = UnknownOperationException(f"No operation at {scope['method']} {scope['path']}.")
                 await _respond(send, 404, _rendered(error), wire.CONTENT_TYPE, str(uuid.uuid4()))
@@ -141,6 +148,24 @@ class App:
         await _respond(send, status, payload, wire.CONTENT_TYPE, request.id)
         code = "" if status == 200 else orjson.loads(payload)["__type"]
         request.log(f"op={operation} status={status} code={code or '-'}")
+        request.count(operation if operation in self.operations else "-", code)
+
+    async def _metrics(self, scope: Scope, send: Send) -> None:
+        request_id = str(uuid.uuid4())
+        refused = self.metrics.refused(_headers(scope).get("authorization"))
+        if refused is not None:
+            status, reason = refused
+            extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
+            await _respond(send, status, reason.encode(), "text/plain; charset=utf-8", request_id, extra)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            page = await loop.run_in_executor(self.executor, self.metrics.page)
+        except ServiceError as error:  # the database is away: the scrape fails, visibly, and the next one retries
+            await _respond(send, error.status, f"{error.message}\n".encode(), "text/plain; charset=utf-8",
+                           request_id)
+            return
+        await _respond(send, 200, page, METRICS_CONTENT_TYPE, request_id)
 
     async def _console(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = self._request(scope)
@@ -213,6 +238,7 @@ class App:
             extra.append((b"x-amzn-errortype", failure.code.encode()))
         await _respond(send, status, payload, kind, request.id, extra)
         request.log(f"op=InvokeEndpoint endpoint={name} status={status}")
+        request.count("InvokeEndpoint", failure.code if failure is not None else "")
 
     def _run(self, operation: str, handler: Operation, context: Context, request: dict[str, Any]) -> Any:
         model = self.models[operation]
@@ -229,6 +255,11 @@ class _Request:
     caller: Caller = field(default_factory=lambda: Caller("-", "-"))  # until identified
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     started: float = field(default_factory=time.perf_counter)
+
+    def count(self, operation: str, code: str) -> None:
+        """The request in the API's metrics: by operation (a known one, else '-') and error code."""
+        API_REQUESTS.labels(operation, code).inc()
+        API_LATENCY.labels(operation).observe(time.perf_counter() - self.started)
 
     def log(self, what: str) -> None:
         """The request's one log line."""

@@ -172,6 +172,9 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--max-connections", type=int, default=int(_env("MAX_CONNECTIONS", "1000") or 1000),
                        help="open connections beyond this are closed at once (CLARIMON_MAX_CONNECTIONS; "
                             "default 1000)")
+    serve.add_argument("--metrics-token", default=_env("METRICS_TOKEN"),
+                       help="a bearer token that GET /metrics requires (CLARIMON_METRICS_TOKEN); without it /metrics "
+                            "is open in anonymous mode and closed when --credentials are given")
     serve.set_defaults(command=_serve)
 
 
@@ -277,6 +280,7 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         header_seconds=_above_zero(args.header_seconds, "--header-seconds"),
         body_seconds=_above_zero(args.body_seconds, "--body-seconds"),
         max_connections=_at_least(args.max_connections, 1, "--max-connections"),
+        metrics_token=args.metrics_token or None,
     )
 
 

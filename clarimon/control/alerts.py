@@ -1,21 +1,41 @@
 """Monitoring alerts, as the Model Dashboard shows them: ListMonitoringAlerts, UpdateMonitoringAlert and
-ListMonitoringAlertHistory.
+ListMonitoringAlertHistory, and their evaluation after every execution.
 
-A model explainability schedule has one alert, created with the schedule, `OK` until alerting exists in clarimon:
-its history stays empty. Its rule ("View and edit alerts" in SageMaker's guide) is `DatapointsToAlert` failed
-executions among the `EvaluationPeriod` most recent ones; UpdateMonitoringAlert stores a new rule. The rule is
-kept in the schedule's stored document (no Describe output shape carries it, so no response shows it there).
+A model explainability schedule has one alert, created with the schedule. Its rule ("View and edit alerts" in
+SageMaker's guide) is `DatapointsToAlert` failures among the `EvaluationPeriod` most recent executions: after
+every execution the failures among the latest `EvaluationPeriod` are counted (fewer executions count too), the
+alert is `InAlert` when they reach `DatapointsToAlert` and `OK` again when they fall below. Each change of status
+is a row of the alert's history, made by `record_transition` only; the latest row is the alert's status.
+
+What fails: the guide counts "execution failures" without naming statuses. An execution that ended
+CompletedWithViolations failed its check (drift past the threshold); one that ended Failed could not check at
+all (no captured data, a broken model), and the dashboard is there to say that a monitor needs attention, so it
+counts too. A Stopped execution was stopped on purpose: it is neither a pass nor a failure, and is left out of
+the count, as if it had not run. UpdateMonitoringAlert evaluates the new rule at once, over the same executions.
+
+The rule is kept in the schedule's stored document (no Describe output shape carries it, so no response shows
+it there).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from clarimon.control import pagination, schedules
+from sqlalchemy.engine import Connection
+
+from clarimon.control import arns, pagination, schedules
 from clarimon.control.context import Context, Request, Response
+from clarimon.control.listing import DEFAULT_SORT_ORDER, keyset_page, time_member
+from clarimon.control.states import ExecutionStatus
 from clarimon.errors import ResourceNotFound, ValidationException
+from clarimon.store import alerts as history_rows
 from clarimon.store import resources
+from clarimon.store import results as stored_results
+from clarimon.store.alerts import HistoryQuery
 from clarimon.store.resources import Resource
+
+log = logging.getLogger("clarimon.alerts")
 
 # The name SageMaker gives the alert of a model explainability schedule is not documented where we looked (the
 # guide's "View and edit alerts", the API reference, the sagemaker SDK and its tests); clarimon names it after
@@ -23,6 +43,11 @@ from clarimon.store.resources import Resource
 ALERT_NAME = "ModelExplainabilityAlert"
 DEFAULT_RULE = {"DatapointsToAlert": 1, "EvaluationPeriod": 1}
 _DOCUMENT_KEY = "MonitoringAlerts"
+IN_ALERT, OK = "InAlert", "OK"
+FAILURES = frozenset({ExecutionStatus.COMPLETED_WITH_VIOLATIONS, ExecutionStatus.FAILED})
+NOT_COUNTED = frozenset({ExecutionStatus.STOPPED})
+HISTORY_OPERATION = "ListMonitoringAlertHistory"
+DEFAULT_HISTORY_RESULTS = 100  # botocore: "The default is 100."
 
 
 def alerts_of(schedule: Resource) -> dict[str, dict[str, Any]]:
@@ -32,17 +57,51 @@ def alerts_of(schedule: Resource) -> dict[str, dict[str, Any]]:
     return {ALERT_NAME: {**DEFAULT_RULE, **created, **stored.get(ALERT_NAME, {})}}
 
 
-def _summary(name: str, alert: dict[str, Any]) -> Response:
+def alarmed(statuses: list[str], datapoints: int, period: int) -> bool:
+    """Whether an alert is InAlert after executions that ended with `statuses` (newest first): at least
+    `datapoints` failures among the latest `period` counted ones (Stopped ones are not counted)."""
+    counted = [s for s in statuses if s not in NOT_COUNTED][:period]
+    return sum(s in FAILURES for s in counted) >= datapoints
+
+
+def status_of(conn: Connection, schedule: Resource, alert_name: str) -> str:
+    """The alert's status: its latest transition since the schedule was created, else OK."""
+    latest = history_rows.current(conn, schedule.account, schedule.region, schedule.name, alert_name,
+                                  since=schedule.creation_time)
+    return latest.status if latest is not None else OK
+
+
+def evaluate(conn: Connection, account: str, region: str, schedule_name: str, now: float,
+             execution_id: int | None) -> None:
+    """Evaluate the schedule's alerts over its latest results (`execution_id`: the execution that just ended,
+    if one did) and record each change of status; nothing for a schedule that no longer exists."""
+    schedule = resources.get(conn, arns.of(account, region, schedules.KIND, schedule_name))
+    if schedule is None:
+        return
+    for name, rule in alerts_of(schedule).items():
+        statuses = stored_results.recent_statuses(conn, account, region, schedule_name,
+                                                  limit=rule["EvaluationPeriod"], created_since=schedule.creation_time,
+                                                  ignored=NOT_COUNTED)
+        target = IN_ALERT if alarmed(statuses, rule["DatapointsToAlert"], rule["EvaluationPeriod"]) else OK
+        if target != status_of(conn, schedule, name):
+            record_transition(conn, account=account, region=region, schedule_name=schedule_name, alert_name=name,
+                              status=target, now=now, execution_id=execution_id)
+
+
+def record_transition(conn: Connection, *, account: str, region: str, schedule_name: str, alert_name: str,
+                      status: str, now: float, execution_id: int | None) -> None:
+    """The one place an alert changes status: a history row, in the caller's transaction."""
+    history_rows.insert(conn, account=account, region=region, schedule_name=schedule_name, alert_name=alert_name,
+                        status=status, now=now, execution_id=execution_id)
+    log.info("alert transition account=%s region=%s schedule=%s alert=%s status=%s execution=%s", account, region,
+             schedule_name, alert_name, status, execution_id if execution_id is not None else "-")
+
+
+def _summary(name: str, alert: dict[str, Any], status: str) -> Response:
     return {"MonitoringAlertName": name, "CreationTime": alert["CreationTime"],
-            "LastModifiedTime": alert["LastModifiedTime"], "AlertStatus": "OK",
+            "LastModifiedTime": alert["LastModifiedTime"], "AlertStatus": status,
             "DatapointsToAlert": alert["DatapointsToAlert"], "EvaluationPeriod": alert["EvaluationPeriod"],
             "Actions": {"ModelDashboardIndicator": {"Enabled": True}}}
-
-
-def _no_token(ctx: Context, operation: str, request: Request) -> None:
-    """clarimon issues no NextToken for these lists (every page holds them whole): any given one is refused."""
-    if request.get("NextToken"):
-        pagination.decode(ctx.store.secret(), request["NextToken"], {"op": operation, "account": ctx.account})
 
 
 def _not_found(schedule: str, alert: str) -> ResourceNotFound:
@@ -50,14 +109,19 @@ def _not_found(schedule: str, alert: str) -> ResourceNotFound:
 
 
 def list_(ctx: Context, request: Request) -> Response:
-    """ListMonitoringAlerts: the alerts of one schedule (ResourceNotFound for an unknown schedule)."""
+    """ListMonitoringAlerts: the alerts of one schedule with their status (ResourceNotFound for an unknown
+    schedule)."""
     schedule = schedules.FAMILY.get(ctx, request["MonitoringScheduleName"])
-    _no_token(ctx, "ListMonitoringAlerts", request)
-    return {"MonitoringAlertSummaries": [_summary(name, alert) for name, alert in sorted(alerts_of(schedule).items())]}
+    if request.get("NextToken"):  # clarimon issues no NextToken here (a page holds them whole): any is refused
+        pagination.decode(ctx.store.secret(), request["NextToken"], {"op": "ListMonitoringAlerts",
+                                                                     "account": ctx.account})
+    with ctx.store.reading() as conn:
+        return {"MonitoringAlertSummaries": [_summary(name, alert, status_of(conn, schedule, name))
+                                             for name, alert in sorted(alerts_of(schedule).items())]}
 
 
 def update(ctx: Context, request: Request) -> Response:
-    """UpdateMonitoringAlert: a new rule for one alert of a schedule."""
+    """UpdateMonitoringAlert: a new rule for one alert of a schedule, evaluated at once."""
     name, alert_name = request["MonitoringScheduleName"], request["MonitoringAlertName"]
     datapoints, period = request["DatapointsToAlert"], request["EvaluationPeriod"]
     if datapoints > period:  # "Within EvaluationPeriod, how many execution failures will raise an alert"
@@ -76,16 +140,31 @@ def update(ctx: Context, request: Request) -> Response:
         # the schedule's own LastModifiedTime stays: it is when its scheduled times count from
         resources.update(conn, schedule.arn, schedule.last_modified_time,
                          document={**schedule.document, _DOCUMENT_KEY: stored})
+        evaluate(conn, ctx.account, ctx.region, schedule.name, ctx.now(), None)
     return {"MonitoringScheduleArn": schedule.arn, "MonitoringAlertName": alert_name}
 
 
 def history(ctx: Context, request: Request) -> Response:
-    """ListMonitoringAlertHistory: empty, since clarimon's alerts do not change status yet; an unknown schedule or
-    alert named in the request is ResourceNotFound."""
+    """ListMonitoringAlertHistory: the caller's alert transitions, filtered, sorted and paginated; an unknown
+    schedule or alert named in the request is ResourceNotFound."""
     name, alert_name = request.get("MonitoringScheduleName"), request.get("MonitoringAlertName")
     if name is not None:
         schedule = schedules.FAMILY.get(ctx, name)
         if alert_name is not None and alert_name not in alerts_of(schedule):
             raise _not_found(name, alert_name)
-    _no_token(ctx, "ListMonitoringAlertHistory", request)
-    return {"MonitoringAlertHistory": []}
+    query = HistoryQuery(
+        account=ctx.account, region=ctx.region,
+        limit=int(request.get("MaxResults", DEFAULT_HISTORY_RESULTS)),
+        sort_by=request.get("SortBy", "CreationTime"),
+        descending=request.get("SortOrder", DEFAULT_SORT_ORDER) == "Descending",
+        schedule_name=name, alert_name=alert_name, status=request.get("StatusEquals"),
+        created_before=time_member(request, HISTORY_OPERATION, "CreationTimeBefore"),
+        created_after=time_member(request, HISTORY_OPERATION, "CreationTimeAfter"),
+    )
+    rows, token = keyset_page(ctx, HISTORY_OPERATION, request, query, history_rows.page, history_rows.sort_value)
+    response: Response = {"MonitoringAlertHistory": [
+        {"MonitoringScheduleName": t.schedule_name, "MonitoringAlertName": t.alert_name,
+         "CreationTime": t.creation_time, "AlertStatus": t.status} for t in rows]}
+    if token:
+        response["NextToken"] = token
+    return response

@@ -13,7 +13,12 @@ _ARN = regex.compile(r"arn:aws[a-z-]*:sagemaker:([a-z0-9-]*):(\d{12}):([a-z-]+)/
 
 def arn(ctx: Context, kind: str, name: str) -> str:
     """The ARN of the caller's resource `name` of `kind` (the name lower-cased, as SageMaker does)."""
-    return f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:{kind}/{name.lower()}"
+    return of(ctx.account, ctx.region, kind, name)
+
+
+def of(account: str, region: str, kind: str, name: str) -> str:
+    """The ARN of the resource `name` of `kind` in an account and region."""
+    return f"arn:aws:sagemaker:{region}:{account}:{kind}/{name.lower()}"
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ def schedule(services: Services, account: str, region: str, name: str, *, limit:
                            schedule_name=found.name)
     with services.store.reading() as conn:
         rows = [e for e in executions.page(conn, query) if e.creation_time >= found.creation_time]
-        total = executions.count(conn, account, region, found.name, found.creation_time)
+        total = sum(executions.counts_by_status(conn, account, region, found.name, found.creation_time).values())
     rows = rows[:query.limit]
     rows.reverse()
     alert_name, rule = next(iter(sorted(alerts.alerts_of(found).items())))

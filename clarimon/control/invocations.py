@@ -6,6 +6,8 @@ Errors carry the runtime's codes and status codes: ValidationError 400, ModelErr
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from clarimon.control.arns import arn as make_arn
@@ -15,6 +17,7 @@ from clarimon.errors import EndpointUnavailable, InvocationValidationError, Mode
 from clarimon.serving.capture import Exchange
 from clarimon.serving.workers import AnswerTooLarge, BadRequest, ModelFailed, WorkerFailed, WorkerTimedOut
 from clarimon.store import resources
+from clarimon.telemetry import CAPTURED, INVOCATION_4XX, INVOCATION_5XX, INVOCATIONS, MODEL_LATENCY, OVERHEAD_LATENCY
 
 PAYLOAD_LIMIT = 6 * 1024 * 1024
 
@@ -31,6 +34,7 @@ class Invocation:
 
 def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Invocation:
     """Run one request on the endpoint's model (blocking: call it off the event loop)."""
+    started = time.perf_counter()
     if len(body) > PAYLOAD_LIMIT:
         raise InvocationValidationError(
             f"Received payload of {len(body)} bytes; the maximum is {PAYLOAD_LIMIT} bytes (6 MB).")
@@ -53,9 +57,35 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
     if variant is None:
         raise InvocationValidationError(f"Variant {target} not found for endpoint {name}.")
     content_type = headers.get("content-type", "application/octet-stream")
+    labels = (ctx.account, ctx.region, name, variant.name)
+    INVOCATIONS.labels(*labels).inc()
+    model_started = time.perf_counter()
     try:
-        answer, answer_type = variant.worker().invoke(body, content_type, headers.get("accept"),
-                                                      ctx.settings.invoke_timeout_seconds)
+        answer, answer_type = _answer(name, variant.worker().invoke, body, content_type, headers.get("accept"),
+                                      ctx.settings.invoke_timeout_seconds)
+    except ModelError as error:
+        # CloudWatch counts by the model's own status: a refused content type is the caller's 4xx
+        original = int(str(error.fields.get("OriginalStatusCode", 500)))
+        (INVOCATION_4XX if 400 <= original < 500 else INVOCATION_5XX).labels(*labels).inc()
+        raise
+    except EndpointUnavailable:
+        INVOCATION_5XX.labels(*labels).inc()
+        raise
+    model_seconds = time.perf_counter() - model_started
+    exchange = Exchange(name, variant.name, body, content_type, answer, answer_type,
+                        headers.get("x-amzn-sagemaker-inference-id"), ctx.services.clock())
+    if ctx.services.capture.offer(deployment.capture, exchange):
+        CAPTURED.labels(*labels).inc()
+    MODEL_LATENCY.labels(*labels).observe(model_seconds)
+    OVERHEAD_LATENCY.labels(*labels).observe(max(0.0, time.perf_counter() - started - model_seconds))
+    return Invocation(answer, answer_type, variant.name, headers.get("x-amzn-sagemaker-custom-attributes"))
+
+
+def _answer(name: str, invoke: Callable[[bytes, str, str | None, float], tuple[bytes, str]], body: bytes,
+            content_type: str, accept: str | None, timeout: float) -> tuple[bytes, str]:
+    """The model of endpoint `name` answers; its failures are the runtime's errors."""
+    try:
+        return invoke(body, content_type, accept, timeout)
     except WorkerTimedOut:  # sagemaker-runtime's words for a container that did not answer in time
         message = ("Your invocation timed out while waiting for a response from container primary. Review the "
                    "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again.")
@@ -72,7 +102,3 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
                          {"OriginalStatusCode": 500, "OriginalMessage": str(error)}) from None
     except WorkerFailed as error:
         raise EndpointUnavailable(f"Endpoint {name}: {error}.") from None
-    exchange = Exchange(name, variant.name, body, content_type, answer, answer_type,
-                        headers.get("x-amzn-sagemaker-inference-id"), ctx.services.clock())
-    ctx.services.capture.offer(deployment.capture, exchange)
-    return Invocation(answer, answer_type, variant.name, headers.get("x-amzn-sagemaker-custom-attributes"))

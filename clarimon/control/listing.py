@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 from clarimon.control import pagination
 from clarimon.control.context import Context, Request
 from clarimon.store import resources
+from clarimon.store.alerts import HistoryQuery, Transition
 from clarimon.store.executions import Execution, ExecutionQuery
 from clarimon.store.resources import Bound, ListQuery, Resource
 from clarimon.timestamps import parse_timestamp
@@ -35,8 +36,8 @@ INCLUSIVE_BOUNDS = frozenset({
     ("ListMonitoringAlertHistory", "CreationTimeAfter"),
 })
 
-Query = TypeVar("Query", ListQuery, ExecutionQuery)
-Item = TypeVar("Item", Resource, Execution)
+Query = TypeVar("Query", ListQuery, ExecutionQuery, HistoryQuery)
+Item = TypeVar("Item", Resource, Execution, Transition)
 
 
 @dataclass(frozen=True)

@@ -104,7 +104,8 @@ def _run(task: Task, objects: Objects, log: _Log, timer: _Timer) -> Outcome:
     message = (f"CompletedWithViolations: Job completed successfully with {len(violations)} violations."
                if violations else "Completed: Job completed successfully with no violations.")
     log(f"{message} seconds=" + " ".join(f"{k}={v:.3f}" for k, v in timer.seconds.items()))
-    return Outcome(status, message, None, dict(timer.seconds), len(table.values))
+    return Outcome(status, message, None, dict(timer.seconds), len(table.values), tuple(drift.compare(live, baseline)),
+                   tuple(violations))
 
 
 def _config(task: Task) -> AnalysisConfig:

@@ -16,9 +16,10 @@ import socket
 import time
 import uuid
 
-from clarimon.control import processing_jobs
+from clarimon.control import monitoring_results, processing_jobs
 from clarimon.control.context import Services
 from clarimon.control.states import EXECUTION, RUNNING, ExecutionStatus, ProcessingJobStatus
+from clarimon.jobs.task import Outcome
 from clarimon.store import executions, resources
 from clarimon.timestamps import iso, utc
 
@@ -45,16 +46,24 @@ def stop_requested(services: Services, arns_: list[str]) -> set[str]:
 
 
 def ended(services: Services, arn: str, status: ProcessingJobStatus, exit_message: str | None,
-          failure_reason: str | None, execution_status: ExecutionStatus | None = None) -> None:
+          failure_reason: str | None, execution_status: ExecutionStatus | None = None,
+          outcome: Outcome | None = None) -> None:
     """The job's process is over: the job ends `status` (Completed, Failed, Stopped), its execution
-    `execution_status` (default the same), and the lease is released."""
+    `execution_status` (default the same) with its result recorded (what `outcome` found) and its schedule's
+    alerts evaluated, and the lease is released."""
     with services.store.transaction() as conn:
         executions.release(conn, arn)
         now = services.now()
-        if processing_jobs.finish(conn, arn, now, status, exit_message=exit_message,
-                                  failure_reason=failure_reason) is None:
+        job = processing_jobs.finish(conn, arn, now, status, exit_message=exit_message,
+                                     failure_reason=failure_reason)
+        if job is None:
             return
-        executions.set_status(conn, arn, now, execution_status or ExecutionStatus(status), failure_reason)
+        final = execution_status or ExecutionStatus(status)
+        executions.set_status(conn, arn, now, final, failure_reason)
+        execution = executions.by_job(conn, arn)
+        if execution is not None:
+            labels, violations = (outcome.labels, outcome.violations) if outcome is not None else ((), ())
+            monitoring_results.record(conn, execution, final, monitoring_results.ending(job, now, labels, violations))
     log.info("job ended arn=%s status=%s execution=%s reason=%s", arn, status, execution_status or status,
              failure_reason or "-")
 

@@ -158,7 +158,8 @@ class Runner:
         if outcome is not None:
             ending = ProcessingJobStatus.FAILED if outcome.status == ExecutionStatus.FAILED \
                 else ProcessingJobStatus.COMPLETED
-            leases.ended(self.services, job.arn, ending, outcome.exit_message, outcome.failure_reason, outcome.status)
+            leases.ended(self.services, job.arn, ending, outcome.exit_message, outcome.failure_reason, outcome.status,
+                         outcome)
             log.info("job timings arn=%s rows=%d %s", job.arn, outcome.rows,
                      " ".join(f"{k}={v:.3f}" for k, v in outcome.timings.items()))
         elif elapsed > limit:

@@ -8,6 +8,7 @@ from typing import Any
 
 from clarimon.control.states import ExecutionStatus
 from clarimon.engine.config import AnalysisConfig
+from clarimon.engine.drift import LabelResult
 from clarimon.serving.workers import ModelSpec
 
 NO_DATA = "Job inputs had no data"  # SageMaker's words: tools compare FailureReason with them
@@ -60,13 +61,16 @@ class Task:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a job's process ended: its execution status, ExitMessage, FailureReason, timings and row count."""
+    """How a job's process ended: its execution status, ExitMessage, FailureReason, timings and row count, and
+    what a monitoring execution found (its labels beside the baseline, its violations), which the server records."""
 
     status: ExecutionStatus  # Completed | CompletedWithViolations | Failed
     exit_message: str
     failure_reason: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     rows: int = 0
+    labels: tuple[LabelResult, ...] = ()
+    violations: tuple[dict[str, str], ...] = ()
 
 
 class JobFailed(Exception):

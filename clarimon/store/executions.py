@@ -73,7 +73,7 @@ def insert(conn: Connection, *, account: str, region: str, schedule_name: str, s
 def by_job(conn: Connection, processing_job_arn: str) -> Execution | None:
     """The execution a processing job runs, if it is a monitoring execution's."""
     row = conn.execute(sa.select(executions).where(executions.c.processing_job_arn == processing_job_arn)).first()
-    return _execution(row) if row is not None else None
+    return execution_of(row) if row is not None else None
 
 
 def latest(conn: Connection, account: str, region: str, schedule_name: str) -> Execution | None:
@@ -84,7 +84,17 @@ def latest(conn: Connection, account: str, region: str, schedule_name: str) -> E
         .order_by(executions.c.scheduled_time.desc(), executions.c.id.desc())
         .limit(1)
     ).first()
-    return _execution(row) if row is not None else None
+    return execution_of(row) if row is not None else None
+
+
+def counts_by_status(conn: Connection, account: str, region: str, schedule_name: str,
+                     created_since: float) -> dict[str, int]:
+    """How many executions of the schedule created since `created_since` have each status."""
+    c = executions.c
+    rows = conn.execute(sa.select(c.status, sa.func.count()).where(*_schedule(account, region, schedule_name),
+                                                                   c.creation_time >= created_since)
+                        .group_by(c.status))
+    return {status: int(count) for status, count in rows}
 
 
 def set_status(conn: Connection, processing_job_arn: str, now: float, status: str,
@@ -108,7 +118,7 @@ def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:
          (c.last_modified_time, query.modified_before, query.modified_after)],
     )]
     statement = keyset(sa.select(executions), executions, conditions, SORT_COLUMNS[query.sort_by], query)
-    return [_execution(row) for row in conn.execute(statement)]
+    return [execution_of(row) for row in conn.execute(statement)]
 
 
 def sort_value(execution: Execution, sort_by: str) -> Any:
@@ -122,14 +132,7 @@ def one(conn: Connection, account: str, region: str, execution_id: int) -> Execu
     c = executions.c
     row = conn.execute(sa.select(executions).where(c.id == execution_id, c.account == account,
                                                    c.region == region)).first()
-    return _execution(row) if row is not None else None
-
-
-def count(conn: Connection, account: str, region: str, schedule_name: str, created_since: float) -> int:
-    """How many executions the schedule has had since `created_since` (the current schedule of that name)."""
-    query = sa.select(sa.func.count()).select_from(executions).where(
-        *_schedule(account, region, schedule_name), executions.c.creation_time >= created_since)
-    return int(conn.execute(query).scalar_one())
+    return execution_of(row) if row is not None else None
 
 
 def take_lease(conn: Connection, job_arn: str, owner: str, now: float) -> None:
@@ -158,5 +161,6 @@ def _schedule(account: str, region: str, schedule_name: str) -> tuple[sa.ColumnE
     return c.account == account, c.region == region, c.schedule_name == schedule_name
 
 
-def _execution(row: Row[Any]) -> Execution:
+def execution_of(row: Row[Any]) -> Execution:
+    """An `executions` row as an Execution."""
     return Execution(**{column: getattr(row, column) for column in Execution.__dataclass_fields__})

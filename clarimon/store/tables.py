@@ -72,6 +72,71 @@ buckets = sa.Table(
     sa.Column("claimed_time", sa.Float(precision=53), nullable=False),
 )
 
+# What an execution found, recorded when it ended (or, for executions that ended before this table existed, by
+# the startup backfill from their analysis.json): read by /metrics, the alerts and the console, never the files.
+execution_results = sa.Table(
+    "execution_results",
+    metadata,
+    sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=False),  # executions.id
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("schedule_name", sa.String(63), nullable=False),
+    sa.Column("scheduled_time", sa.Float(precision=53), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("endpoint_name", sa.String(63), nullable=True),
+    sa.Column("job_definition_name", sa.String(63), nullable=True),
+    sa.Column("start_time", sa.Float(precision=53), nullable=True),  # None: the job's process never started
+    sa.Column("end_time", sa.Float(precision=53), nullable=False),
+    sa.Column("output_uri", sa.String(1024), nullable=True),
+    sa.Column("publish_metrics", sa.Boolean(), nullable=False),  # Environment publish_cloudwatch_metrics
+    sa.Column("violations", sa.Text(), nullable=False),  # constraint_violations.json's list, as JSON
+    sa.Index("execution_results_by_schedule", "account", "region", "schedule_name", "scheduled_time",
+             "execution_id"),
+)
+
+# Per execution and model output (label): the expected values and the NDCG of the ranking against the baseline.
+execution_labels = sa.Table(
+    "execution_labels",
+    metadata,
+    sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("label", sa.String(256), primary_key=True),
+    sa.Column("expected_value", sa.Float(precision=53), nullable=True),
+    sa.Column("baseline_expected_value", sa.Float(precision=53), nullable=True),
+    sa.Column("ndcg", sa.Float(precision=53), nullable=True),  # None: no baseline for this label
+    sa.Column("threshold", sa.Float(precision=53), nullable=False),
+)
+
+# Per execution, label and feature: the global attribution and the baseline's (None where one side lacks it).
+execution_attributions = sa.Table(
+    "execution_attributions",
+    metadata,
+    sa.Column("execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=False),
+    sa.Column("label", sa.String(256), primary_key=True),
+    sa.Column("feature", sa.String(512), primary_key=True),
+    sa.Column("position", sa.Integer(), nullable=False),  # the feature's place in analysis.json
+    sa.Column("value", sa.Float(precision=53), nullable=True),
+    sa.Column("baseline_value", sa.Float(precision=53), nullable=True),
+)
+
+# Every transition of a monitoring alert (OK -> InAlert and back); the latest one is the alert's status.
+alert_history = sa.Table(
+    "alert_history",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("schedule_name", sa.String(63), nullable=False),
+    sa.Column("alert_name", sa.String(63), nullable=False),
+    sa.Column("creation_time", sa.Float(precision=53), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("execution_id", sa.BigInteger(), nullable=True),  # the execution whose ending caused it, if one did
+    sa.Index("alert_history_by_scope_time", "account", "region", "creation_time", "id"),
+    sa.Index("alert_history_by_alert", "account", "region", "schedule_name", "alert_name", "id"),
+)
+
 settings = sa.Table(
     "settings",
     metadata,

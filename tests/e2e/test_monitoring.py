@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import numpy as np
 import orjson
 import pytest
 from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 from sklearn.linear_model import LogisticRegression
 
 from clarimon.clock import set_file_time
@@ -143,6 +146,62 @@ def utc(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def scrape(server: Server, token: str | None = None) -> dict[str, list[Sample]]:
+    """GET /metrics, parsed with prometheus_client's parser: the samples by metric family."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(f"{server.url}/metrics", headers=headers), timeout=30) as page:
+        assert page.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = page.read().decode()
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}
+
+
+def check_metrics(server: Server, region: str) -> None:
+    """After churn-now (Completed) and churn-hourly's 07:00 (Completed) and 08:00 (drifted) runs."""
+    families = scrape(server)
+    ndcg = {s.labels["MonitoringSchedule"]: s.value for s in families["clarimon_monitoring_ndcg"]
+            if s.labels["region"] == region}
+    threshold = {s.labels["MonitoringSchedule"]: s.value for s in families["clarimon_monitoring_ndcg_threshold"]
+                 if s.labels["region"] == region}
+    assert threshold == {"churn-now": 0.9, "churn-hourly": 0.9}
+    assert ndcg["churn-hourly"] < threshold["churn-hourly"] <= ndcg["churn-now"]  # the latest hourly one drifted
+    shap = [s for name, samples in families.items() if name.startswith("feature_") for s in samples
+            if s.labels["region"] == region and s.labels["MonitoringSchedule"] == "churn-hourly"]
+    assert {s.labels["FeatureName"] for s in shap} == set(FEATURES)
+    assert {(s.labels["Endpoint"], s.labels["ExplainabilityMethod"], s.labels["Label"], s.labels["ValueType"])
+            for s in shap} == {("churn", "KernelShap", "label0", "GlobalShapValues")}
+    [expected] = [s for s in families["ExpectedValue"] if s.labels["region"] == region
+                  and s.labels["MonitoringSchedule"] == "churn-hourly"]
+    assert expected.labels["ValueType"] == "ExpectedValue" and 0 < expected.value < 1
+    counts = {(s.labels["MonitoringSchedule"], s.labels["status"]): s.value
+              for s in families["clarimon_monitoring_executions"] if s.labels["region"] == region}
+    assert counts == {("churn-now", "Completed"): 1, ("churn-hourly", "Completed"): 1,
+                      ("churn-hourly", "CompletedWithViolations"): 1}
+    alerts = {s.labels["MonitoringSchedule"]: s.value for s in families["clarimon_monitoring_alert_in_alert"]
+              if s.labels["region"] == region}
+    assert alerts == {"churn-now": 0.0, "churn-hourly": 1.0}
+    [duration] = [s for s in families["clarimon_monitoring_last_execution_duration_seconds"]
+                  if s.labels["region"] == region and s.labels["MonitoringSchedule"] == "churn-hourly"]
+    assert 0 < duration.value < 120
+    [scheduled] = [s for s in families["clarimon_monitoring_last_execution_scheduled_time_seconds"]
+                   if s.labels["region"] == region and s.labels["MonitoringSchedule"] == "churn-hourly"]
+    assert scheduled.value == utc("2026-11-25T08:00:00Z").timestamp()
+    # the endpoint's 100 requests, each captured, with latency histograms; the API's requests by operation
+    endpoint = {"region": region, "EndpointName": "churn", "VariantName": "AllTraffic"}
+
+    def value(family: str, suffix: str = "_total", **labels: str) -> float:
+        return sum(s.value for s in families[family] if s.name == family + suffix
+                   and {**endpoint, **labels}.items() <= s.labels.items())
+
+    assert value("clarimon_endpoint_invocations") == 100
+    assert value("clarimon_endpoint_captured_records") == 100
+    assert value("clarimon_endpoint_invocation_4xx_errors") == value("clarimon_endpoint_invocation_5xx_errors") == 0
+    assert value("clarimon_endpoint_model_latency_seconds", "_count") == 100
+    assert value("clarimon_endpoint_overhead_latency_seconds", "_bucket", le="+Inf") == 100
+    requests = {s.labels["operation"]: s.value for s in families["clarimon_api_requests"]
+                if s.name == "clarimon_api_requests_total" and s.labels["code"] == ""}
+    assert requests["InvokeEndpoint"] >= 100 and requests["CreateMonitoringSchedule"] >= 2
+
+
 def test_schedules_explain_traffic_and_report_drift(make_server: Any, region: str, tmp_path: Path,
                                                     fitted: LogisticRegression) -> None:  # noqa: F811
     server, clock = serve(make_server, tmp_path)
@@ -178,6 +237,8 @@ def test_schedules_explain_traffic_and_report_drift(make_server: Any, region: st
     assert not (results / "07" / "constraint_violations.json").exists()
     for hour in ("07", "08"):
         assert {p.name for p in (results / hour).iterdir()} >= {"analysis.json", "report.html", "execution.log"}
+
+    check_metrics(server, region)
 
     job = client.describe_processing_job(ProcessingJobName=second["ProcessingJobArn"].split("/")[-1])
     assert job["ProcessingJobStatus"] == "Completed"
@@ -399,3 +460,27 @@ def test_a_budget_below_the_features_still_completes_and_says_so(make_server: An
     assert analysis["parameters"]["num_samples"] == 5
     assert "determined solve" in analysis["parameters"]["warnings"][0]
     assert "warning: num_samples 5 is below" in (folder / "execution.log").read_text()
+
+    # The schedule's alert (default rule: 1 failure of the latest 1) went InAlert at 08:00 and stayed there at
+    # 09:00 (a Failed execution fails too); a rule of 3 failures of the latest 3 clears it at once.
+    [alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-hourly")["MonitoringAlertSummaries"]
+    assert (alert["AlertStatus"], alert["DatapointsToAlert"], alert["EvaluationPeriod"]) == ("InAlert", 1, 1)
+    [raised] = client.list_monitoring_alert_history(MonitoringScheduleName="churn-hourly")["MonitoringAlertHistory"]
+    assert (raised["AlertStatus"], raised["MonitoringAlertName"]) == ("InAlert", alert["MonitoringAlertName"])
+    client.update_monitoring_alert(MonitoringScheduleName="churn-hourly",
+                                   MonitoringAlertName=alert["MonitoringAlertName"], DatapointsToAlert=3,
+                                   EvaluationPeriod=3)
+    [alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-hourly")["MonitoringAlertSummaries"]
+    assert (alert["AlertStatus"], alert["DatapointsToAlert"], alert["EvaluationPeriod"]) == ("OK", 3, 3)
+    page = client.list_monitoring_alert_history(MaxResults=1, SortOrder="Ascending")
+    assert [h["AlertStatus"] for h in page["MonitoringAlertHistory"]] == ["InAlert"]
+    rest = client.list_monitoring_alert_history(MaxResults=1, SortOrder="Ascending", NextToken=page["NextToken"])
+    assert [(h["AlertStatus"], h["MonitoringScheduleName"]) for h in rest["MonitoringAlertHistory"]] == [
+        ("OK", "churn-hourly")]
+    assert client.list_monitoring_alert_history(StatusEquals="OK")["MonitoringAlertHistory"] == \
+        rest["MonitoringAlertHistory"]
+    [now_alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-now")["MonitoringAlertSummaries"]
+    assert now_alert["AlertStatus"] == "OK"
+    assert error_of(client.list_monitoring_alert_history, MonitoringScheduleName="churn-hourly",
+                    MonitoringAlertName="nope") == (
+        "ResourceNotFound", "Could not find monitoring alert nope of monitoring schedule churn-hourly.", 400)

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.metrics import ndcg_score
 
-from clarimon.engine.drift import constraint_violations, ndcg
+from clarimon.engine.drift import compare, constraint_violations, ndcg
 
 
 def analysis(values: dict[str, float], label: str = "label0") -> dict:  # type: ignore[type-arg]
@@ -63,3 +63,19 @@ def test_ndcg_is_a_normalised_ranking_score(baseline: list[float], live: list[fl
     assert ndcg(base, {k: -v for k, v in base.items()}) == 1.0  # magnitude, not sign
     # The same ranking gives the same score, whatever its scale.
     assert math.isclose(ndcg(base, {k: v * scale for k, v in current.items()}), score, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_compare_puts_each_label_beside_the_baseline() -> None:
+    baseline = analysis({"a": 0.7, "b": 0.5, "c": 0.05})
+    live = analysis({"c": 0.7, "a": 0.1, "d": 0.2})  # d is new; b is gone
+    live["explanations"]["kernel_shap"]["label1"] = {"global_shap_values": {"a": 1.0}, "expected_value": [0.1, 0.2]}
+    first, second = compare(live, baseline)
+    assert (first.label, first.threshold) == ("label0", 0.9)
+    assert [(x.feature, x.value, x.baseline) for x in first.attributions] == [
+        ("c", 0.7, 0.05), ("a", 0.1, 0.7), ("d", 0.2, None), ("b", None, 0.5)]
+    assert first.ndcg == ndcg({"a": 0.7, "b": 0.5, "c": 0.05}, {"c": 0.7, "a": 0.1, "d": 0.2})
+    assert first.expected_value == first.baseline_expected_value
+    # a label the baseline lacks has no NDCG; a vector expected value is not a number
+    assert (second.label, second.ndcg, second.expected_value, second.baseline_expected_value) == (
+        "label1", None, None, None)
+    assert [x.baseline for x in compare(live, None)[0].attributions] == [None, None, None]
