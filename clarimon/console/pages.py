@@ -14,12 +14,14 @@ from clarimon.console.layout import (
     execution_href,
     facts,
     link,
+    number,
     schedule_href,
     status,
     table,
     time_cell,
 )
-from clarimon.control.dashboard import EndpointView, ExecutionView, Overview, ScheduleView
+from clarimon.control.dashboard import EndpointView, ExecutionView, Overview, Result, ScheduleView, Trend
+from clarimon.engine.drift import LabelResult
 
 RECENT = 50  # executions listed in a schedule page's table (the charts show the whole history asked for)
 
@@ -38,6 +40,7 @@ def overview(view: Overview) -> str:
             status(s.status), alert(row.alert_status),
             status(last.status) if last else "-",
             link(execution_href(s.region, last.id), charts.when(last.scheduled_time)) if last else "-",
+            _ndcg_cell(row.result),
             e(_expression(s.document)),
         ])
     endpoint_rows = [[link(endpoint_href(r.endpoint.region, r.endpoint.name), r.endpoint.name), e(r.endpoint.region),
@@ -46,7 +49,8 @@ def overview(view: Overview) -> str:
     return (summary
             + "<h2>Monitoring schedules</h2>"
             + table(["schedule", "region", "endpoint", "status", "alert", "last execution", "scheduled (UTC)",
-                     "schedule expression"], schedule_rows, empty="No monitoring schedules yet.", css="schedules")
+                     "NDCG (threshold)", "schedule expression"], schedule_rows, empty="No monitoring schedules yet.",
+                    css="schedules")
             + "<h2>Endpoints</h2>"
             + table(["endpoint", "region", "status", "data capture", "schedules", "created (UTC)"], endpoint_rows,
                     empty="No endpoints yet.", css="endpoints"))
@@ -74,9 +78,26 @@ def schedule(view: ScheduleView) -> str:
     recent = list(reversed(view.executions))[:RECENT]
     rows = [[link(execution_href(region, x.id), charts.when(x.scheduled_time)), status(x.status),
              e(x.failure_reason or "")] for x in recent]
+    ndcg = [charts.Series(t.name, _points(t, region)) for t in view.ndcg]
+    threshold = view.ndcg[0].reference if view.ndcg else None
+    features = "".join(
+        f"<h3>{e(t.name)}</h3>" + charts.line_chart([charts.Series(t.name, _points(t, region), t.reference)],
+                                                   label=f"attribution of {t.name} over time, baseline dashed")
+        for t in view.features)
+    history = [[time_cell(t.creation_time), alert(t.status), e(t.alert_name),
+                link(execution_href(region, t.execution_id), t.execution_id) if t.execution_id else "-"]
+               for t in view.history]
     return (about
             + "<h2>Executions</h2>"
             + charts.timeline(marks, label="executions by scheduled time, coloured by status")
+            + "<h2>NDCG against the baseline</h2>"
+            + charts.line_chart(ndcg, label="NDCG of each execution's ranking against the baseline's, with the "
+                                "threshold", threshold=threshold)
+            + (f"<h2>Top {len(view.features)} features: attribution over time "
+               f"({e(view.features[0].label)})</h2>{features}" if view.features else "")
+            + "<h2>Alert history</h2>"
+            + table(["time (UTC)", "status", "alert", "execution"], history, empty="The alert has not changed status.",
+                    css="history")
             + f"<h2>Latest {len(recent)} executions</h2>"
             + table(["scheduled (UTC)", "status", "failure reason"], rows, empty="No executions yet.",
                     css="executions"))
@@ -98,7 +119,66 @@ def execution(view: ExecutionView) -> str:
         ("exit message", e(job.get("ExitMessage", "-"))),
         ("output", e(view.output_uri or "-")),
     ])
-    return about
+    if view.result is None:
+        return about + '<p class="empty">No results are recorded for this execution (it has not ended).</p>'
+    labels = "".join(_label(label) for label in view.result.labels)
+    return about + "<h2>Violations</h2>" + _violations(view.result) + labels
+
+
+def _label(label: LabelResult) -> str:
+    """One model output: NDCG against the threshold, the attributions beside the baseline's with rank changes."""
+    baseline_rank = _ranks({a.feature: a.baseline for a in label.attributions})
+    current_rank = _ranks({a.feature: a.value for a in label.attributions})
+    rows = []
+    for a in sorted(label.attributions, key=lambda a: current_rank.get(a.feature, 10**6)):
+        before, after = baseline_rank.get(a.feature), current_rank.get(a.feature)
+        rows.append([e(a.feature), number(a.baseline), number(a.value), e(before or "-"), e(after or "-"),
+                     _change(before, after)])
+    if label.ndcg is None:
+        verdict = "no baseline for this label: nothing to compare"
+    else:
+        verdict = (f"NDCG <b>{number(label.ndcg)}</b> against threshold {number(label.threshold)}: "
+                   + ('<span class="badge alarm">drift</span>' if label.ndcg < label.threshold
+                      else '<span class="badge ok">no drift</span>'))
+    bars = charts.paired_bars([(a.feature, a.baseline, a.value)
+                               for a in sorted(label.attributions, key=lambda a: current_rank.get(a.feature, 10**6))],
+                              label=f"baseline and current attributions of {label.label}")
+    expected = (f"expected value {number(label.expected_value)} (baseline "
+                f"{number(label.baseline_expected_value)})")
+    return (f"<h2>Label {e(label.label)}</h2><p>{verdict}; {expected}</p>" + bars
+            + table(["feature", "baseline", "this execution", "baseline rank", "rank", "rank change"], rows,
+                    css="attributions"))
+
+
+def _violations(result: Result) -> str:
+    rows = [[e(v.get("label")), e(v.get("constraint_check_type")), e(v.get("description"))] for v in result.violations]
+    return table(["label", "check", "description"], rows, empty="No violations.", css="violations")
+
+
+def _ranks(values: dict[str, float | None]) -> dict[str, int]:
+    """Each feature's rank by magnitude (1: strongest), as the drift check orders them."""
+    present = [(f, abs(v)) for f, v in values.items() if v is not None]
+    return {f: i + 1 for i, (f, _) in enumerate(sorted(present, key=lambda item: -item[1]))}
+
+
+def _change(before: int | None, after: int | None) -> str:
+    if before is None or after is None or before == after:
+        return "-" if before is None or after is None else "="
+    moved = before - after
+    return f'<span class="{"up" if moved > 0 else "down"}">{"▲" if moved > 0 else "▼"} {abs(moved)}</span>'
+
+
+def _points(trend: Trend, region: str) -> list[charts.Point]:
+    return [charts.Point(t, v, execution_href(region, i)) for t, v, i in trend.points]
+
+
+def _ndcg_cell(result: Result | None) -> str:
+    scored = [label for label in (result.labels if result else ()) if label.ndcg is not None]
+    if not scored:
+        return "-"
+    worst = min(scored, key=lambda label: label.ndcg or 0.0)
+    css = "alarm" if (worst.ndcg or 0.0) < worst.threshold else ""
+    return f'<span class="{css}">{number(worst.ndcg)}</span> ({number(worst.threshold)})'
 
 
 def files(region: str, execution_id: int, names: list[str]) -> str:

@@ -17,6 +17,7 @@ from clarimon.console import pages
 from clarimon.console.charts import when
 from clarimon.console.layout import ROOT, page, schedule_href
 from clarimon.console.sessions import Sessions, Viewer
+from clarimon.console.traffic import section
 from clarimon.control import dashboard
 from clarimon.control.context import Services
 from clarimon.objects import ObjectError
@@ -110,7 +111,7 @@ class Console:
                 endpoint = dashboard.endpoint(services, account, region, name)
                 if endpoint is None:
                     return frame.missing(f"No endpoint {name} in {region}.")
-                traffic = '<p class="empty">No invocation counts are kept yet.</p>'
+                traffic = section(account, region, endpoint.endpoint["EndpointName"])
                 return frame.show(f"Endpoint {name}", pages.endpoint(endpoint, traffic), [(name, None)])
         return frame.missing("No such console page.")
 

@@ -7,19 +7,27 @@ resource of another account is simply not found. Reads are bounded so that long 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from clarimon.control import alerts, arns, endpoint_configs, endpoints, processing_jobs, schedules
+from sqlalchemy.engine import Connection
+
+from clarimon.control import alerts, arns, endpoint_configs, endpoints, monitoring_results, processing_jobs, schedules
 from clarimon.control.context import Context, Services
 from clarimon.control.families import Family
 from clarimon.control.processing_jobs import MonitoringRun
-from clarimon.store import executions, resources
+from clarimon.store import alerts as alert_history
+from clarimon.store import executions, resources, series
+from clarimon.store.alerts import HistoryQuery, Transition
 from clarimon.store.executions import Execution, ExecutionQuery
 from clarimon.store.resources import Resource
+from clarimon.store.results import Result as Result  # the console reads it through here
 
 HISTORY = 1000  # executions a schedule page shows by default
-MAX_HISTORY = 5000
+MAX_HISTORY = monitoring_results.MAX_SERIES
+TOP_FEATURES = 5  # features charted over time: the latest execution's strongest
+ALERT_HISTORY = 50  # alert transitions a schedule page lists
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class ScheduleRow:
     schedule: Resource
     latest: Execution | None
     alert_status: str
+    result: Result | None  # the latest recorded result, with its labels
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,19 @@ class Overview:
 
 
 @dataclass(frozen=True)
+class Trend:
+    """One label's values over time, oldest first, as (scheduled time, value, execution id)."""
+
+    label: str
+    name: str
+    points: list[tuple[float, float, int]]
+    reference: float | None  # the baseline's value (a feature), or the threshold (NDCG)
+
+
+@dataclass(frozen=True)
 class ScheduleView:
-    """One schedule: its resource, its alert's rule and status, and its latest executions, oldest first."""
+    """One schedule: its resource, its alert's rule, status and history, its latest executions (oldest first),
+    each label's NDCG over them and the strongest features' attributions."""
 
     schedule: Resource
     executions: list[Execution]
@@ -58,6 +78,9 @@ class ScheduleView:
     alert_rule: dict[str, Any]
     alert_status: str
     total: int
+    ndcg: list[Trend] = field(default_factory=list)
+    features: list[Trend] = field(default_factory=list)
+    history: list[Transition] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,7 @@ class ExecutionView:
     execution: Execution
     job: dict[str, Any] | None
     output_uri: str | None
+    result: Result | None = None  # what it found, with its labels and attributions beside the baseline's
 
 
 @dataclass(frozen=True)
@@ -81,6 +105,7 @@ class EndpointView:
 
 def overview(services: Services, account: str) -> Overview:
     """The account's endpoints and schedules in every region, each schedule with its latest execution."""
+    results = {(r.region, r.schedule_name): r for r in monitoring_results.latest(services, account)}
     with services.store.reading() as conn:
         found_endpoints = resources.of_kind(conn, endpoints.KIND, account)
         configs = {(c.region, c.name): c for c in resources.of_kind(conn, "endpoint-config", account)}
@@ -89,7 +114,8 @@ def overview(services: Services, account: str) -> Overview:
         for schedule in found_schedules:
             last = executions.latest(conn, account, schedule.region, schedule.name)
             current = last if last is not None and last.creation_time >= schedule.creation_time else None
-            rows.append(ScheduleRow(schedule, current, alert_status(schedule)))
+            rows.append(ScheduleRow(schedule, current, _alert_status(conn, schedule),
+                                    results.get((schedule.region, schedule.name))))
     watching: dict[tuple[str, str], int] = {}
     for schedule in found_schedules:
         key = (schedule.region, schedule.endpoint_name or "")
@@ -104,9 +130,10 @@ def overview(services: Services, account: str) -> Overview:
                     sorted(rows, key=lambda r: (r.schedule.region, r.schedule.name)))
 
 
-def alert_status(schedule: Resource) -> str:
-    """The status of the schedule's alert (OK until alerts are evaluated)."""
-    return "OK"
+def _alert_status(conn: Connection, schedule: Resource) -> str:
+    """InAlert when any alert of the schedule is (a model explainability schedule has one)."""
+    found = [alerts.status_of(conn, schedule, name) for name in alerts.alerts_of(schedule)]
+    return alerts.IN_ALERT if alerts.IN_ALERT in found else alerts.OK
 
 
 def schedule(services: Services, account: str, region: str, name: str, *, limit: int = HISTORY
@@ -119,13 +146,51 @@ def schedule(services: Services, account: str, region: str, name: str, *, limit:
         return None
     query = ExecutionQuery(account, region, limit=max(1, min(limit, MAX_HISTORY)), sort_by="ScheduledTime",
                            schedule_name=found.name)
+    results = monitoring_results.series(services, account, region, found.name, limit=query.limit,
+                                        with_labels=False)
+    newest = monitoring_results.detail(services, account, region, results[-1].execution_id) if results else None
+    alert_name, rule = next(iter(sorted(alerts.alerts_of(found).items())))
     with services.store.reading() as conn:
         rows = [e for e in executions.page(conn, query) if e.creation_time >= found.creation_time]
         total = sum(executions.counts_by_status(conn, account, region, found.name, found.creation_time).values())
+        ndcg, features = _trends(conn, results, newest)
+        history = alert_history.page(conn, HistoryQuery(account, region, limit=ALERT_HISTORY,
+                                                        schedule_name=found.name))
+        status = _alert_status(conn, found)
     rows = rows[:query.limit]
     rows.reverse()
-    alert_name, rule = next(iter(sorted(alerts.alerts_of(found).items())))
-    return ScheduleView(found, rows, alert_name, rule, alert_status(found), total)
+    history = [t for t in history[:ALERT_HISTORY] if t.creation_time >= found.creation_time]
+    return ScheduleView(found, rows, alert_name, rule, status, total, ndcg, features, history)
+
+
+def _trends(conn: Connection, results: list[Result], newest: Result | None) -> tuple[list[Trend], list[Trend]]:
+    """Each label's NDCG over `results`, and the attributions over them of the features strongest in `newest`
+    (of its first label), with their baseline values."""
+    ids = [r.execution_id for r in results]
+    when = {r.execution_id: r.scheduled_time for r in results}
+    ndcg: dict[str, Trend] = {}
+    for point in series.labels(conn, ids):
+        trend = ndcg.setdefault(point.label, Trend(point.label, point.label, [], point.threshold))
+        if point.ndcg is not None:
+            trend.points.append((when[point.execution_id], point.ndcg, point.execution_id))
+    if newest is None or not newest.labels:
+        return _sorted(ndcg.values()), []
+    label = newest.labels[0]
+    strongest = sorted((a for a in label.attributions if a.value is not None), key=lambda a: -abs(a.value or 0.0))
+    top = [a.feature for a in strongest[:TOP_FEATURES]]
+    baseline = {a.feature: a.baseline for a in label.attributions}
+    features = {name: Trend(label.label, name, [], baseline.get(name)) for name in top}
+    for value in series.attributions(conn, ids, label.label, top):
+        if value.value is not None:
+            features[value.feature].points.append((when[value.execution_id], value.value, value.execution_id))
+    return _sorted(ndcg.values()), _sorted(features[name] for name in top)
+
+
+def _sorted(trends: Iterable[Trend]) -> list[Trend]:
+    found = list(trends)
+    for trend in found:
+        trend.points.sort()
+    return found
 
 
 def execution(services: Services, account: str, region: str, execution_id: int) -> ExecutionView | None:
@@ -139,7 +204,9 @@ def execution(services: Services, account: str, region: str, execution_id: int) 
     document = processing_jobs.FAMILY.described(job) if job is not None else None
     if document is not None:
         document = {k: v for k, v in document.items() if k != processing_jobs.RUN}
-    return ExecutionView(found, document, run.output_uri if run is not None else None)
+    result = monitoring_results.detail(services, account, region, execution_id)
+    output = run.output_uri if run is not None else result.output_uri if result is not None else None
+    return ExecutionView(found, document, output, result)
 
 
 def endpoint(services: Services, account: str, region: str, name: str) -> EndpointView | None:
