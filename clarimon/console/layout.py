@@ -29,7 +29,8 @@ def page(title: str, body: str, *, account: str | None = None, signed_in: bool =
                     '<button type="submit">Sign out</button></form>')
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)} · clarimon</title><link rel="stylesheet" href="{ROOT}static/console.css">
+<title>{e(title)} · clarimon</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="{ROOT}static/console.css">
 <script src="{ROOT}static/console.js" defer></script></head>
 <body><header><a class="brand" href="{ROOT}">clarimon</a><nav>{trail}</nav>{who}</header>
 <main><h1>{e(title)}</h1>

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import orjson
 
@@ -12,10 +13,10 @@ from clarimon.console import charts
 from clarimon.console.charts import Mark, Point, Series
 
 
-def chart_data(svg: str) -> list[dict[str, object]]:
+def chart_data(svg: str) -> list[dict[str, Any]]:
     found = re.search(r'data-chart="([^"]*)"', svg)
     assert found is not None
-    data: list[dict[str, object]] = orjson.loads(html.unescape(found.group(1)))
+    data: list[dict[str, Any]] = orjson.loads(html.unescape(found.group(1)))
     return data
 
 
@@ -35,7 +36,7 @@ def test_a_line_chart_draws_and_carries_every_point_with_its_time_value_and_link
 def test_higher_values_are_drawn_higher() -> None:
     svg = charts.line_chart([Series("f", [Point(0.0, 0.1), Point(1.0, 0.9)])], label="f")
     (series,) = chart_data(svg)
-    low, high = series["points"]  # type: ignore[misc]
+    low, high = series["points"]
     assert high[1] < low[1]  # SVG's y grows downwards
 
 
@@ -66,7 +67,7 @@ def test_a_timeline_colours_each_execution_by_status_and_links_it() -> None:
     for status in ("Completed", "CompletedWithViolations", "Failed"):
         assert charts.STATUS_COLOURS[status] in svg
     (series,) = chart_data(svg)
-    assert [p[3] for p in series["points"]] == ["Completed", "CompletedWithViolations", "Failed"]  # type: ignore[attr-defined]
+    assert [p[3] for p in series["points"]] == ["Completed", "CompletedWithViolations", "Failed"]
 
 
 def test_paired_bars_show_baseline_beside_current() -> None:
