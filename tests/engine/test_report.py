@@ -21,7 +21,8 @@ def linear(weights: list[float]) -> Explanation:
     coefficients = np.array(weights)
 
     def predict(x: np.ndarray) -> np.ndarray:
-        return (x @ coefficients)[:, None]
+        answer: np.ndarray = (x @ coefficients)[:, None]
+        return answer
 
     config = {"headers": HEADERS, "methods": {"shap": {"baseline": [[0.0, 0.0, 0.0]], "seed": 1}}, "predictor": {}}
     return explain(config, rows, predict)
