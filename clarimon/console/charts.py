@@ -1,9 +1,10 @@
 """The console's charts: inline SVG written here, no library, no script needed to draw them.
 
-Each chart carries its data as JSON in a `data-chart` attribute (x positions, times, values and links), which the
-console's one script reads to show a point's value and time on hover and to open a point's execution on click;
-without the script the chart still shows every point. Long histories stay cheap: one polyline per series, one
-small circle per point, one JSON blob per chart.
+Each chart carries its data as JSON in a `data-chart` attribute (per point: x and y in the chart's coordinates,
+its value, its time in epoch seconds and the id of its execution; the chart's `data-href` is the link to which
+an id is appended), which the console's one script reads to show a point's value and time on hover and to open
+its execution on click; without the script the chart still shows every point. Long histories stay cheap: per
+series one polyline and one path of round dots (a zero-length segment per point), per status one path of bars.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -25,13 +27,13 @@ STATUS_COLOURS = {"Completed": "#2e9e4f", "CompletedWithViolations": "#f0a020", 
                   "Stopped": "#8c8c8c", "Stopping": "#8c8c8c", "InProgress": "#4a90d9", "Pending": "#b0c4de"}
 
 
-@dataclass(frozen=True)
-class Point:
-    """One value at a time (epoch seconds), with the page it opens (an execution) when it has one."""
+class Point(NamedTuple):
+    """One value at a time (epoch seconds), with the id of the execution it opens, when it has one (a tuple:
+    a schedule page makes thousands)."""
 
     time: float
     value: float
-    href: str | None = None
+    key: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,13 +45,12 @@ class Series:
     reference: float | None = None
 
 
-@dataclass(frozen=True)
-class Mark:
-    """One execution on a timeline: when it was scheduled, its status, and its page."""
+class Mark(NamedTuple):
+    """One execution on a timeline: when it was scheduled, its status, and its id."""
 
     time: float
     status: str
-    href: str | None = None
+    key: int | None = None
 
 
 def when(seconds: float) -> str:
@@ -58,7 +59,7 @@ def when(seconds: float) -> str:
 
 
 def line_chart(series: Sequence[Series], *, label: str, threshold: float | None = None, height: int = 200,
-               threshold_name: str = "threshold") -> str:
+               threshold_name: str = "threshold", href: str = "") -> str:
     """Lines of values over time with their points, each series' reference value dashed in its colour, and an
     optional red `threshold` line; an empty chart says that there is no data yet."""
     times = sorted({p.time for s in series for p in s.points})
@@ -70,7 +71,8 @@ def line_chart(series: Sequence[Series], *, label: str, threshold: float | None 
         values.append(threshold)
     x = _x_scale(times[0], times[-1])
     y = _y_scale(min(values), max(values), height)
-    parts = [_open(label, height, "line"), *_y_axis(min(values), max(values), y, height), _x_axis(times, x, height)]
+    parts = [_open(label, height, "line", href), *_y_axis(min(values), max(values), y, height),
+             _x_axis(times, x, height)]
     if threshold is not None:
         parts.append(_rule(y(threshold), "threshold", f"{threshold_name} {threshold:.4g}"))
     data_series = []
@@ -81,36 +83,38 @@ def line_chart(series: Sequence[Series], *, label: str, threshold: float | None 
             parts.append(f'<line class="reference" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(s.reference):.1f}" '
                          f'y2="{y(s.reference):.1f}" stroke="{colour}"><title>{html.escape(s.name)} baseline '
                          f'{s.reference:.4g}</title></line>')
-        coordinates = " ".join(f"{x(p.time):.1f},{y(p.value):.1f}" for p in finite)
+        placed = [(round(x(p.time), 1), round(y(p.value), 1)) for p in finite]
+        coordinates = " ".join(f"{px},{py}" for px, py in placed)
         parts.append(f'<polyline class="series" fill="none" stroke="{colour}" points="{coordinates}"/>')
-        parts.append(f'<g class="points" fill="{colour}">'
-                     + "".join(f'<circle class="point" cx="{x(p.time):.1f}" cy="{y(p.value):.1f}" r="2.5"/>'
-                               for p in finite) + "</g>")
-        data_series.append({"name": s.name, "colour": colour, "points": [
-            [round(x(p.time), 1), round(y(p.value), 1), when(p.time), _number(p.value), p.href] for p in finite]})
+        parts.append(f'<path class="points" stroke="{colour}" data-count="{len(placed)}" d="'
+                     + "".join(f"M{px} {py}h0" for px, py in placed) + '"/>')
+        data_series.append({"name": s.name, "points": [
+            [px, py, _number(p.value), p.time, p.key] for (px, py), p in zip(placed, finite, strict=True)]})
     parts.append(_legend(series, threshold is not None))
     parts.append("</svg>")
     parts[0] = parts[0].replace("data-chart=\"\"", f'data-chart="{_json(data_series)}"', 1)
     return "".join(parts)
 
 
-def timeline(marks: Sequence[Mark], *, label: str, height: int = 56) -> str:
-    """Executions as bars along time, coloured by status; each bar opens its execution."""
+def timeline(marks: Sequence[Mark], *, label: str, height: int = 56, href: str = "") -> str:
+    """Executions as bars along time, one path per status in its colour; a click opens the nearest execution."""
     if not marks:
         return _empty(label, height)
     x = _x_scale(marks[0].time, marks[-1].time)
     plot = WIDTH - LEFT - RIGHT
-    bar = max(2.0, min(14.0, plot / max(len(marks), 1) * 0.8))
-    parts = [_open(label, height, "timeline"), _x_axis([m.time for m in marks], x, height)]
+    bar = round(max(1.5, min(14.0, plot / max(len(marks), 1) * 0.8)), 1)
+    tall = height - TOP - BOTTOM
+    parts = [_open(label, height, "timeline", href), _x_axis([m.time for m in marks], x, height)]
+    by_status: dict[str, list[str]] = {}
     data: list[list[object]] = []
     for mark in marks:
-        left = x(mark.time) - bar / 2
-        colour = STATUS_COLOURS.get(mark.status, "#999999")
-        rect = (f'<rect class="mark" x="{left:.1f}" y="{TOP}" width="{bar:.1f}" height="{height - TOP - BOTTOM}" '
-                f'fill="{colour}"/>')
-        parts.append(f'<a href="{html.escape(mark.href)}">{rect}</a>' if mark.href else rect)
-        data.append([round(x(mark.time), 1), TOP, when(mark.time), mark.status, mark.href])
-    parts.append(_status_legend(sorted({m.status for m in marks})))
+        middle = round(x(mark.time), 1)
+        by_status.setdefault(mark.status, []).append(f"M{middle} {TOP}v{tall}")
+        data.append([middle, TOP, mark.status, mark.time, mark.key])
+    for status, bars in sorted(by_status.items()):
+        parts.append(f'<path class="marks s-{html.escape(status)}" stroke="{STATUS_COLOURS.get(status, "#999999")}" '
+                     f'stroke-width="{bar}" data-count="{len(bars)}" d="{"".join(bars)}"/>')
+    parts.append(_status_legend(sorted(by_status)))
     parts.append("</svg>")
     parts[0] = parts[0].replace("data-chart=\"\"", f'data-chart="{_json([{"name": "status", "points": data}])}"', 1)
     return "".join(parts)
@@ -146,9 +150,10 @@ def paired_bars(rows: Sequence[tuple[str, float | None, float | None]], *, label
     return "".join(parts)
 
 
-def _open(label: str, height: int, kind: str) -> str:
+def _open(label: str, height: int, kind: str, href: str) -> str:
     return (f'<svg class="chart {kind}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-            f'width="{WIDTH}" height="{height}" role="img" aria-label="{html.escape(label)}" data-chart="">')
+            f'width="{WIDTH}" height="{height}" role="img" aria-label="{html.escape(label)}" '
+            f'data-href="{html.escape(href)}" data-chart="">')
 
 
 def _empty(label: str, height: int) -> str:

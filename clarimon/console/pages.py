@@ -60,7 +60,8 @@ def schedule(view: ScheduleView) -> str:
     """A schedule: its settings and alert, the executions' timeline, and the latest executions."""
     s = view.schedule
     region = s.region
-    marks = [charts.Mark(x.scheduled_time, x.status, execution_href(region, x.id)) for x in view.executions]
+    marks = [charts.Mark(x.scheduled_time, x.status, x.id) for x in view.executions]
+    href = execution_href(region, 0)[:-1]  # a point's execution id completes it
     rule = view.alert_rule
     shown = (f"the latest {len(view.executions)} of {view.total}" if len(view.executions) < view.total
              else f"all {view.total}")
@@ -78,21 +79,22 @@ def schedule(view: ScheduleView) -> str:
     recent = list(reversed(view.executions))[:RECENT]
     rows = [[link(execution_href(region, x.id), charts.when(x.scheduled_time)), status(x.status),
              e(x.failure_reason or "")] for x in recent]
-    ndcg = [charts.Series(t.name, _points(t, region)) for t in view.ndcg]
+    ndcg = [charts.Series(t.name, _points(t)) for t in view.ndcg]
     threshold = view.ndcg[0].reference if view.ndcg else None
     features = "".join(
-        f"<h3>{e(t.name)}</h3>" + charts.line_chart([charts.Series(t.name, _points(t, region), t.reference)],
-                                                   label=f"attribution of {t.name} over time, baseline dashed")
+        f"<h3>{e(t.name)}</h3>" + charts.line_chart([charts.Series(t.name, _points(t), t.reference)],
+                                                   label=f"attribution of {t.name} over time, baseline dashed",
+                                                   href=href)
         for t in view.features)
     history = [[time_cell(t.creation_time), alert(t.status), e(t.alert_name),
                 link(execution_href(region, t.execution_id), t.execution_id) if t.execution_id else "-"]
                for t in view.history]
     return (about
             + "<h2>Executions</h2>"
-            + charts.timeline(marks, label="executions by scheduled time, coloured by status")
+            + charts.timeline(marks, label="executions by scheduled time, coloured by status", href=href)
             + "<h2>NDCG against the baseline</h2>"
             + charts.line_chart(ndcg, label="NDCG of each execution's ranking against the baseline's, with the "
-                                "threshold", threshold=threshold)
+                                "threshold", threshold=threshold, href=href)
             + (f"<h2>Top {len(view.features)} features: attribution over time "
                f"({e(view.features[0].label)})</h2>{features}" if view.features else "")
             + "<h2>Alert history</h2>"
@@ -168,8 +170,8 @@ def _change(before: int | None, after: int | None) -> str:
     return f'<span class="{"up" if moved > 0 else "down"}">{"▲" if moved > 0 else "▼"} {abs(moved)}</span>'
 
 
-def _points(trend: Trend, region: str) -> list[charts.Point]:
-    return [charts.Point(t, v, execution_href(region, i)) for t, v, i in trend.points]
+def _points(trend: Trend) -> list[charts.Point]:
+    return [charts.Point(t, v, i) for t, v, i in trend.points]
 
 
 def _ndcg_cell(result: Result | None) -> str:

@@ -17,17 +17,20 @@ from clarimon.control import alerts, arns, endpoint_configs, endpoints, monitori
 from clarimon.control.context import Context, Services
 from clarimon.control.families import Family
 from clarimon.control.processing_jobs import MonitoringRun
+from clarimon.control.states import ExecutionStatus
 from clarimon.store import alerts as alert_history
 from clarimon.store import executions, resources, series
 from clarimon.store.alerts import HistoryQuery, Transition
-from clarimon.store.executions import Execution, ExecutionQuery
+from clarimon.store.executions import Execution
 from clarimon.store.resources import Resource
-from clarimon.store.results import Result as Result  # the console reads it through here
+from clarimon.store.results import Result as Result  # the console reads these through here
+from clarimon.store.series import Step as Step
 
 HISTORY = 1000  # executions a schedule page shows by default
 MAX_HISTORY = monitoring_results.MAX_SERIES
 TOP_FEATURES = 5  # features charted over time: the latest execution's strongest
 ALERT_HISTORY = 50  # alert transitions a schedule page lists
+EXPLAINED = frozenset({ExecutionStatus.COMPLETED, ExecutionStatus.COMPLETED_WITH_VIOLATIONS})  # have attributions
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class ScheduleView:
     each label's NDCG over them and the strongest features' attributions."""
 
     schedule: Resource
-    executions: list[Execution]
+    executions: list[Step]
     alert_name: str
     alert_rule: dict[str, Any]
     alert_status: str
@@ -144,30 +147,28 @@ def schedule(services: Services, account: str, region: str, name: str, *, limit:
     found = _get(ctx, schedules.FAMILY, name)
     if found is None:
         return None
-    query = ExecutionQuery(account, region, limit=max(1, min(limit, MAX_HISTORY)), sort_by="ScheduledTime",
-                           schedule_name=found.name)
-    results = monitoring_results.series(services, account, region, found.name, limit=query.limit,
-                                        with_labels=False)
-    newest = monitoring_results.detail(services, account, region, results[-1].execution_id) if results else None
+    limit = max(1, min(limit, MAX_HISTORY))
     alert_name, rule = next(iter(sorted(alerts.alerts_of(found).items())))
     with services.store.reading() as conn:
-        rows = [e for e in executions.page(conn, query) if e.creation_time >= found.creation_time]
+        rows = series.steps(conn, account, region, found.name, created_since=found.creation_time, limit=limit)
         total = sum(executions.counts_by_status(conn, account, region, found.name, found.creation_time).values())
-        ndcg, features = _trends(conn, results, newest)
         history = alert_history.page(conn, HistoryQuery(account, region, limit=ALERT_HISTORY,
                                                         schedule_name=found.name))
         status = _alert_status(conn, found)
-    rows = rows[:query.limit]
-    rows.reverse()
+    explained = [e for e in rows if e.status in EXPLAINED]
+    newest = monitoring_results.detail(services, account, region, explained[-1].id) if explained else None
+    with services.store.reading() as conn:
+        ndcg, features = _trends(conn, rows, newest)
     history = [t for t in history[:ALERT_HISTORY] if t.creation_time >= found.creation_time]
     return ScheduleView(found, rows, alert_name, rule, status, total, ndcg, features, history)
 
 
-def _trends(conn: Connection, results: list[Result], newest: Result | None) -> tuple[list[Trend], list[Trend]]:
-    """Each label's NDCG over `results`, and the attributions over them of the features strongest in `newest`
-    (of its first label), with their baseline values."""
-    ids = [r.execution_id for r in results]
-    when = {r.execution_id: r.scheduled_time for r in results}
+def _trends(conn: Connection, shown: list[Step], newest: Result | None) -> tuple[list[Trend], list[Trend]]:
+    """Each label's NDCG over the `shown` executions, and the attributions over them of the features strongest
+    in `newest` (of its first label), with their baseline values."""
+    ended = [e for e in shown if e.status in EXPLAINED]
+    ids = [e.id for e in ended]
+    when = {e.id: e.scheduled_time for e in ended}
     ndcg: dict[str, Trend] = {}
     for point in series.labels(conn, ids):
         trend = ndcg.setdefault(point.label, Trend(point.label, point.label, [], point.threshold))

@@ -21,16 +21,23 @@ def chart_data(svg: str) -> list[dict[str, Any]]:
 
 
 def test_a_line_chart_draws_and_carries_every_point_with_its_time_value_and_link() -> None:
-    points = [Point(1_795_590_000.0 + 3600 * i, 0.5 + i / 10, f"/console/executions/us-east-1/{i}") for i in range(5)]
-    svg = charts.line_chart([Series("label0", points)], label="NDCG", threshold=0.9)
-    assert svg.count('class="point"') == 5
+    points = [Point(1_795_590_000.0 + 3600 * i, 0.5 + i / 10, 40 + i) for i in range(5)]
+    svg = charts.line_chart([Series("label0", points)], label="NDCG", threshold=0.9,
+                            href="/console/executions/us-east-1/")
+    assert dots(svg) == [5]
     assert 'class="threshold"' in svg and "threshold 0.9" in svg
+    assert 'data-href="/console/executions/us-east-1/"' in svg
     (series,) = chart_data(svg)
     carried = series["points"]
     assert isinstance(carried, list) and len(carried) == 5
-    assert carried[0][2:] == ["2026-11-25 07:00:00", 0.5, "/console/executions/us-east-1/0"]
+    assert carried[0][2:] == [0.5, 1_795_590_000.0, 40]
     xs = [p[0] for p in carried]
     assert xs == sorted(xs) and xs[0] < xs[-1]  # oldest left, so hover can search by x
+
+
+def dots(svg: str) -> list[int]:
+    """How many points each series' path of dots draws."""
+    return [d.count("h0") for d in re.findall(r'<path class="points"[^>]* d="([^"]*)"', svg)]
 
 
 def test_higher_values_are_drawn_higher() -> None:
@@ -44,7 +51,7 @@ def test_a_baseline_reference_is_a_dashed_line_and_non_finite_values_are_left_ou
     svg = charts.line_chart([Series("sat", [Point(0.0, 0.2), Point(1.0, float("nan")), Point(2.0, 0.3)], 0.7)],
                             label="sat")
     assert 'class="reference"' in svg and "sat baseline 0.7" in svg
-    assert svg.count('class="point"') == 2
+    assert dots(svg) == [2]
 
 
 def test_names_are_escaped() -> None:
@@ -59,15 +66,16 @@ def test_no_data_is_said_not_drawn() -> None:
 
 
 def test_a_timeline_colours_each_execution_by_status_and_links_it() -> None:
-    marks = [Mark(0.0, "Completed", "/console/executions/r/1"), Mark(3600.0, "CompletedWithViolations",
-                                                                    "/console/executions/r/2"), Mark(7200.0, "Failed")]
-    svg = charts.timeline(marks, label="executions")
-    assert svg.count('class="mark"') == 3
-    assert svg.count("<a href=") == 2
+    marks = [Mark(0.0, "Completed", 1), Mark(3600.0, "CompletedWithViolations", 2), Mark(7200.0, "Failed", 3),
+             Mark(10800.0, "Completed", 4)]
+    svg = charts.timeline(marks, label="executions", href="/console/executions/r/")
+    bars = dict(re.findall(r'<path class="marks s-(\w+)"[^>]* data-count="(\d+)"', svg))
+    assert bars == {"Completed": "2", "CompletedWithViolations": "1", "Failed": "1"}
     for status in ("Completed", "CompletedWithViolations", "Failed"):
         assert charts.STATUS_COLOURS[status] in svg
     (series,) = chart_data(svg)
-    assert [p[3] for p in series["points"]] == ["Completed", "CompletedWithViolations", "Failed"]
+    assert [(p[2], p[4]) for p in series["points"]] == [("Completed", 1), ("CompletedWithViolations", 2),
+                                                        ("Failed", 3), ("Completed", 4)]
 
 
 def test_paired_bars_show_baseline_beside_current() -> None:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from clarimon.config import Credential
+from clarimon.console.pages import RECENT
 from clarimon.console.routes import Answer, Console
 from clarimon.console.sessions import Sessions
 from clarimon.control.context import Context, Services
@@ -90,18 +91,24 @@ def test_the_overview_shows_the_accounts_schedules_and_alerts_and_nothing_of_oth
     assert get(console, f"/console/executions/us-east-1/{history.executions['monitor-00'][-1]}", bob).status == 404
 
 
+def marks(page: str) -> int:
+    """How many executions a page's timeline draws."""
+    return sum(int(n) for n in re.findall(r'<path class="marks [^"]*"[^>]* data-count="(\d+)"', page))
+
+
 def test_a_schedule_page_charts_its_history(seeded: tuple[Console, Seeded]) -> None:
     console, history = seeded
     alice = cookie_of(sign_in(console, "AKIDALICE", "alice-secret"))
     text = get(console, "/console/schedules/us-east-1/monitor-00", alice).body.decode()
-    assert text.count('class="mark"') == 12  # the timeline: every execution
+    assert marks(text) == 12  # the timeline: every execution
     assert "NDCG against the baseline" in text and 'class="threshold"' in text
     assert "Top 5 features" in text and text.count('class="reference"') == 5
     assert "Alert history" in text
-    for execution_id in history.executions["monitor-00"]:
-        assert f"/console/executions/us-east-1/{execution_id}" in text
+    assert 'data-href="/console/executions/us-east-1/"' in text
+    for execution_id in history.executions["monitor-00"][-RECENT:]:
+        assert f"/console/executions/us-east-1/{execution_id}" in text  # the table of the latest
     limited = get(console, "/console/schedules/us-east-1/monitor-00?last=4", alice).body.decode()
-    assert limited.count('class="mark"') == 4 and "the latest 4 of 12" in limited
+    assert "the latest 4 of 12" in limited and marks(limited) == 4
 
 
 def test_an_execution_page_compares_with_the_baseline_and_links_its_files(seeded: tuple[Console, Seeded]) -> None:

@@ -1,5 +1,6 @@
 // clarimon console: hover a chart to read a point's value and time; click it to open its execution.
-// Each chart carries its points in data-chart: [{name, colour, points: [[x, y, time, value, href], ...]}].
+// Each chart carries its points in data-chart: [{name, points: [[x, y, value, time, id], ...]}], x and y in the
+// chart's coordinates, time in epoch seconds, id the execution's (its page: the chart's data-href + id).
 (function () {
   "use strict";
   var tip = null;
@@ -30,12 +31,16 @@
     return best;
   }
 
+  function when(seconds) {
+    return new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+  }
+
   function describe(series, point) {
-    var lines = [point[2] + " UTC"];
+    var lines = [when(point[3])];
     series.forEach(function (s) {
       if (!s.points.length) { return; }
       var p = s.points[nearest(s.points, point[0])];
-      if (p[0] === point[0]) { lines.push(s.name + ": " + p[3]); }
+      if (p[0] === point[0]) { lines.push(s.name + ": " + p[2]); }
     });
     return lines.join("\n");
   }
@@ -53,7 +58,7 @@
   }
 
   function attach(svg) {
-    var series;
+    var series, base = svg.getAttribute("data-href") || "";
     try { series = JSON.parse(svg.getAttribute("data-chart")); } catch (error) { return; }
     if (!Array.isArray(series) || !series.length) { return; }
     svg.addEventListener("mousemove", function (event) {
@@ -66,8 +71,7 @@
       tip.hidden = false;
       tip.style.left = (event.clientX + 14) + "px";
       tip.style.top = (event.clientY + 14) + "px";
-      svg.style.cursor = point[4] ? "pointer" : "crosshair";
-      svg.dataset.href = point[4] || "";
+      svg.style.cursor = base && point[4] !== null ? "pointer" : "crosshair";
     });
     svg.addEventListener("mouseleave", function () {
       tip.hidden = true;
@@ -75,9 +79,8 @@
       if (line !== null) { line.remove(); }
     });
     svg.addEventListener("click", function (event) {
-      if (event.target.closest && event.target.closest("a")) { return; }  // a timeline bar's own link
       var point = closest(svg, series, event);
-      if (point !== null && point[4]) { window.location.assign(point[4]); }
+      if (base && point !== null && point[4] !== null) { window.location.assign(base + point[4]); }
     });
   }
 
