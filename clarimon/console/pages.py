@@ -29,8 +29,9 @@ RECENT = 50  # executions listed in a schedule page's table (the charts show the
 def overview(view: Overview) -> str:
     """Every endpoint and schedule of the account, with statuses and alerts at a glance."""
     in_alert = sum(row.alert_status == "InAlert" for row in view.schedules)
-    summary = (f'<p class="summary"><b>{len(view.endpoints)}</b> endpoints · <b>{len(view.schedules)}</b> '
-               f'monitoring schedules · <b class="{"alarm" if in_alert else ""}">{in_alert}</b> in alert</p>')
+    summary = (f'<p class="summary"><b>{len(view.endpoints)}</b> {_plural(len(view.endpoints), "endpoint")} · '
+               f'<b>{len(view.schedules)}</b> monitoring {_plural(len(view.schedules), "schedule")} · '
+               f'<b class="{"alarm" if in_alert else ""}">{in_alert}</b> in alert</p>')
     schedule_rows = []
     for row in view.schedules:
         s, last = row.schedule, row.latest
@@ -246,6 +247,10 @@ def sign_in(*, problem: str | None = None, next_path: str = ROOT) -> str:
 def not_found(what: str) -> str:
     """The body of a page for something the account does not have."""
     return f'<p class="empty">{e(what)}</p><p><a href="{ROOT}">Back to the overview</a></p>'
+
+
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else f"{noun}s"
 
 
 def _expression(document: dict[str, Any]) -> str:

@@ -69,6 +69,10 @@ def test_demo_keep_serving_leaves_the_console_up_until_stopped(tmp_path: Path) -
         with browser.open(url + "sign-in", data=form, timeout=30) as answer:  # 303 to the overview, followed
             page = answer.read().decode()
         assert "cancer-hourly" in page and ">InAlert<" in page  # the drifted hour set the alert off
+        with browser.open(url + "endpoints/us-east-1/cancer", timeout=30) as answer:
+            endpoint = answer.read().decode()
+        counted = regex.search(r'<td>AllTraffic</td><td><span class="num">(\d+)</span></td>', endpoint)
+        assert counted is not None and int(counted.group(1)) > 0, endpoint  # the demo's traffic, as served
         assert process.poll() is None
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0

@@ -18,22 +18,22 @@ def take(console: str, key: str, secret: str, folder: Path) -> list[Path]:
     taken = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        page = browser.new_page(viewport={"width": 1180, "height": 760}, device_scale_factor=1)
+        page = browser.new_page(viewport={"width": 1000, "height": 1100}, device_scale_factor=1)
         page.goto(console)
         page.fill("input[name=key_id]", key)
         page.fill("input[name=secret]", secret)
         page.click("button[type=submit]")
         page.wait_for_load_state("networkidle")
-        taken.append(_shot(page, folder / "console-overview.png"))
+        taken.append(_shot(page, folder / "console-overview.png", full=True))
         page.click("table.schedules td a")
         page.wait_for_load_state("networkidle")
-        taken.append(_shot(page, folder / "console-schedule.png"))
+        taken.append(_shot(page, folder / "console-schedule.png", full=False))  # the top: timeline, NDCG, features
         browser.close()
     return taken
 
 
-def _shot(page: Page, path: Path) -> Path:
-    page.screenshot(path=str(path), full_page=True)
+def _shot(page: Page, path: Path, *, full: bool) -> Path:
+    page.screenshot(path=str(path), full_page=full)
     return path
 
 

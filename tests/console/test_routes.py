@@ -145,3 +145,11 @@ def test_the_console_is_read_only_and_serves_its_own_static_files(seeded: tuple[
     assert script.status == 200 and script.content_type.startswith("text/javascript")
     assert get(console, "/console/static/../routes.py").status == 404
     assert get(console, "/console").status == 303
+
+
+def test_in_anonymous_mode_the_console_needs_no_sign_in(services: Services) -> None:
+    fill(Context("000000000000", "us-east-1", services), schedules_count=1, executions_count=3, features=4)
+    console = Console(services, Sessions({}, services.store.secret, "000000000000"))
+    page = get(console, "/console/")
+    assert page.status == 200 and "monitor-00" in page.body.decode() and b"Sign out" not in page.body
+    assert dict(get(console, "/console/sign-in").headers)["location"] == "/console/"
