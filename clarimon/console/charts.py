@@ -1,7 +1,7 @@
 """The console's charts: inline SVG written here, no library, no script needed to draw them.
 
-Each chart carries its data as JSON in a `data-chart` attribute (per point: x and y in the chart's coordinates,
-its value, its time in epoch seconds and the id of its execution; the chart's `data-href` is the link to which
+Each chart carries its data as JSON in a `data-chart` attribute (per point: x in the chart's coordinates, its
+value, its time in epoch seconds and the id of its execution; the chart's `data-href` is the link to which
 an id is appended), which the console's one script reads to show a point's value and time on hover and to open
 its execution on click; without the script the chart still shows every point. Long histories stay cheap: per
 series one polyline and one path of round dots (a zero-length segment per point), per status one path of bars.
@@ -83,13 +83,13 @@ def line_chart(series: Sequence[Series], *, label: str, threshold: float | None 
             parts.append(f'<line class="reference" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(s.reference):.1f}" '
                          f'y2="{y(s.reference):.1f}" stroke="{colour}"><title>{html.escape(s.name)} baseline '
                          f'{s.reference:.4g}</title></line>')
-        placed = [(round(x(p.time), 1), round(y(p.value), 1)) for p in finite]
-        coordinates = " ".join(f"{px},{py}" for px, py in placed)
-        parts.append(f'<polyline class="series" fill="none" stroke="{colour}" points="{coordinates}"/>')
-        parts.append(f'<path class="points" stroke="{colour}" data-count="{len(placed)}" d="'
-                     + "".join(f"M{px} {py}h0" for px, py in placed) + '"/>')
+        xs = x.many([p.time for p in finite])
+        pairs = [f"{px} {py}" for px, py in zip(xs, y.many([p.value for p in finite]), strict=True)]
+        parts.append(f'<polyline class="series" fill="none" stroke="{colour}" points="{" ".join(pairs)}"/>')
+        parts.append(f'<path class="points" stroke="{colour}" data-count="{len(pairs)}" '
+                     f'd="M{"h0M".join(pairs)}h0"/>')
         data_series.append({"name": s.name, "points": [
-            [px, py, _number(p.value), p.time, p.key] for (px, py), p in zip(placed, finite, strict=True)]})
+            [px, round(p.value, 6), p.time, p.key] for px, p in zip(xs, finite, strict=True)]})
     parts.append(_legend(series, threshold is not None))
     parts.append("</svg>")
     parts[0] = parts[0].replace("data-chart=\"\"", f'data-chart="{_json(data_series)}"', 1)
@@ -107,10 +107,9 @@ def timeline(marks: Sequence[Mark], *, label: str, height: int = 56, href: str =
     parts = [_open(label, height, "timeline", href), _x_axis([m.time for m in marks], x, height)]
     by_status: dict[str, list[str]] = {}
     data: list[list[object]] = []
-    for mark in marks:
-        middle = round(x(mark.time), 1)
+    for middle, mark in zip(x.many([m.time for m in marks]), marks, strict=True):
         by_status.setdefault(mark.status, []).append(f"M{middle} {TOP}v{tall}")
-        data.append([middle, TOP, mark.status, mark.time, mark.key])
+        data.append([middle, mark.status, mark.time, mark.key])
     for status, bars in sorted(by_status.items()):
         parts.append(f'<path class="marks s-{html.escape(status)}" stroke="{STATUS_COLOURS.get(status, "#999999")}" '
                      f'stroke-width="{bar}" data-count="{len(bars)}" d="{"".join(bars)}"/>')
@@ -189,6 +188,11 @@ class _Scale:
     def __call__(self, value: float) -> float:
         return self.offset + (value - self.origin) * self.factor
 
+    def many(self, values: Sequence[float]) -> list[float]:
+        """Pixels of many values, to a tenth (a chart of 1,000 points calls this rather than 1,000 calls)."""
+        origin, factor, offset = self.origin, self.factor, self.offset
+        return [round(offset + (value - origin) * factor, 1) for value in values]
+
 
 def _y_axis(low: float, high: float, y: _Scale, height: int) -> list[str]:
     parts = [f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{height - BOTTOM}"/>']
@@ -239,10 +243,6 @@ def _status_legend(statuses: list[str]) -> str:
                      f'<text class="legend" x="{left + 14}" y="11">{html.escape(status)}</text>')
         left += 24 + 7 * len(status)
     return "".join(parts)
-
-
-def _number(value: float) -> float:
-    return float(f"{value:.6g}")
 
 
 def _json(data: object) -> str:

@@ -20,7 +20,7 @@ from clarimon.console.layout import (
     table,
     time_cell,
 )
-from clarimon.control.dashboard import EndpointView, ExecutionView, Overview, Result, ScheduleView, Trend
+from clarimon.control.dashboard import EndpointView, ExecutionView, LabelPoint, Overview, Result, ScheduleView, Trend
 from clarimon.engine.drift import LabelResult
 
 RECENT = 50  # executions listed in a schedule page's table (the charts show the whole history asked for)
@@ -41,7 +41,7 @@ def overview(view: Overview) -> str:
             status(s.status), alert(row.alert_status),
             status(last.status) if last else "-",
             link(execution_href(s.region, last.id), charts.when(last.scheduled_time)) if last else "-",
-            _ndcg_cell(row.result),
+            _ndcg_cell(row.labels),
             e(_expression(s.document)),
         ])
     endpoint_rows = [[link(endpoint_href(r.endpoint.region, r.endpoint.name), r.endpoint.name), e(r.endpoint.region),
@@ -175,8 +175,8 @@ def _points(trend: Trend) -> list[charts.Point]:
     return [charts.Point(t, v, i) for t, v, i in trend.points]
 
 
-def _ndcg_cell(result: Result | None) -> str:
-    scored = [label for label in (result.labels if result else ()) if label.ndcg is not None]
+def _ndcg_cell(labels: list[LabelPoint]) -> str:
+    scored = [label for label in labels if label.ndcg is not None]
     if not scored:
         return "-"
     worst = min(scored, key=lambda label: label.ndcg or 0.0)

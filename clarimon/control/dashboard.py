@@ -24,6 +24,7 @@ from clarimon.store.alerts import HistoryQuery, Transition
 from clarimon.store.executions import Execution
 from clarimon.store.resources import Resource
 from clarimon.store.results import Result as Result  # the console reads these through here
+from clarimon.store.series import LabelPoint as LabelPoint
 from clarimon.store.series import Step as Step
 
 HISTORY = 1000  # executions a schedule page shows by default
@@ -40,7 +41,7 @@ class ScheduleRow:
     schedule: Resource
     latest: Execution | None
     alert_status: str
-    result: Result | None  # the latest recorded result, with its labels
+    labels: list[LabelPoint]  # the latest execution's NDCG per label (none until it ends having explained)
 
 
 @dataclass(frozen=True)
@@ -108,17 +109,19 @@ class EndpointView:
 
 def overview(services: Services, account: str) -> Overview:
     """The account's endpoints and schedules in every region, each schedule with its latest execution."""
-    results = {(r.region, r.schedule_name): r for r in monitoring_results.latest(services, account)}
     with services.store.reading() as conn:
         found_endpoints = resources.of_kind(conn, endpoints.KIND, account)
         configs = {(c.region, c.name): c for c in resources.of_kind(conn, "endpoint-config", account)}
         found_schedules = resources.of_kind(conn, schedules.KIND, account)
-        rows = []
+        latest = []
         for schedule in found_schedules:
             last = executions.latest(conn, account, schedule.region, schedule.name)
-            current = last if last is not None and last.creation_time >= schedule.creation_time else None
-            rows.append(ScheduleRow(schedule, current, _alert_status(conn, schedule),
-                                    results.get((schedule.region, schedule.name))))
+            latest.append(last if last is not None and last.creation_time >= schedule.creation_time else None)
+        scored: dict[int, list[LabelPoint]] = {}
+        for point in series.labels(conn, [last.id for last in latest if last is not None]):
+            scored.setdefault(point.execution_id, []).append(point)
+        rows = [ScheduleRow(schedule, last, _alert_status(conn, schedule), scored.get(last.id, []) if last else [])
+                for schedule, last in zip(found_schedules, latest, strict=True)]
     watching: dict[tuple[str, str], int] = {}
     for schedule in found_schedules:
         key = (schedule.region, schedule.endpoint_name or "")

@@ -1,6 +1,6 @@
 // clarimon console: hover a chart to read a point's value and time; click it to open its execution.
-// Each chart carries its points in data-chart: [{name, points: [[x, y, value, time, id], ...]}], x and y in the
-// chart's coordinates, time in epoch seconds, id the execution's (its page: the chart's data-href + id).
+// Each chart carries its points in data-chart: [{name, points: [[x, value, time, id], ...]}], x in the chart's
+// coordinates, time in epoch seconds, id the execution's (its page: the chart's data-href + id).
 (function () {
   "use strict";
   var tip = null;
@@ -36,11 +36,11 @@
   }
 
   function describe(series, point) {
-    var lines = [when(point[3])];
+    var lines = [when(point[2])];
     series.forEach(function (s) {
       if (!s.points.length) { return; }
       var p = s.points[nearest(s.points, point[0])];
-      if (p[0] === point[0]) { lines.push(s.name + ": " + p[2]); }
+      if (p[0] === point[0]) { lines.push(s.name + ": " + p[1]); }
     });
     return lines.join("\n");
   }
@@ -71,7 +71,7 @@
       tip.hidden = false;
       tip.style.left = (event.clientX + 14) + "px";
       tip.style.top = (event.clientY + 14) + "px";
-      svg.style.cursor = base && point[4] !== null ? "pointer" : "crosshair";
+      svg.style.cursor = base && point[3] !== null ? "pointer" : "crosshair";
     });
     svg.addEventListener("mouseleave", function () {
       tip.hidden = true;
@@ -80,7 +80,7 @@
     });
     svg.addEventListener("click", function (event) {
       var point = closest(svg, series, event);
-      if (base && point !== null && point[4] !== null) { window.location.assign(base + point[4]); }
+      if (base && point !== null && point[3] !== null) { window.location.assign(base + point[3]); }
     });
   }
 
