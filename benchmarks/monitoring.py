@@ -12,6 +12,13 @@ local values, metrics, log) and the rest (process start, imports, model load). T
 same run: the engine alone on the same rows (`explain` in this process, as benchmarks/kernel_shap.py times it)
 and the model's own predict time for the same evaluations. Each figure is the best of --repeats.
 Target (issue 6): overhead (everything but SHAP) under 20% of the run.
+
+Then what the server adds when the execution ends (issue 16): `leases.ended` with the outcome, which ends the job
+and the execution, records the result (attributions beside the baseline, NDCG, violations) and evaluates the
+schedule's alert, in one SQLite transaction, against the same call with the recording left out (its anchor,
+measured alternately in the same run); the difference as a share of the execution's wall time (target < 2%).
+With --executions results recorded that way (1,000: a schedule's long history of 30 features), the reads the
+console and /metrics make: the schedule's series, one execution's detail, the latest per schedule.
 """
 
 from __future__ import annotations
@@ -31,18 +38,28 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sqlalchemy.engine import Connection
 
 from benchmarks.kernel_shap import best_of, floor_seconds
+from clarimon.config import Settings
+from clarimon.control import arns, monitoring_results, processing_jobs, schedules
+from clarimon.control.context import Services
+from clarimon.control.processing_jobs import MonitoringRun
+from clarimon.control.states import ExecutionStatus, ProcessingJobStatus
 from clarimon.engine import explain
 from clarimon.engine.predictors import estimator_predictor
-from clarimon.jobs import analysis_configs
+from clarimon.jobs import analysis_configs, leases
 from clarimon.jobs.runner import job_context, job_main
 from clarimon.jobs.task import Outcome, Source, Task
 from clarimon.objects import LocalObjects
 from clarimon.serving import capture
 from clarimon.serving.artifacts import unpack
+from clarimon.serving.host import Host
 from clarimon.serving.packaging import package
 from clarimon.serving.workers import ModelSpec
+from clarimon.store import Store, executions, resources
+from clarimon.store.executions import Execution
+from clarimon.store.results import Ending
 
 START = datetime.datetime(2026, 11, 25, 6, tzinfo=datetime.UTC)
 PER_FILE = 1000
@@ -121,11 +138,84 @@ def spawned(task: Task, context: Any) -> tuple[Outcome, float]:
     return outcome, time.perf_counter() - started
 
 
+ACCOUNT, REGION = "000000000000", "us-east-1"
+
+
+def _running(services: Services, index: int) -> str:
+    """A monitoring execution of "schedule" and its processing job, InProgress under a lease: as the runner
+    holds it before `leases.ended`; returns the job's ARN."""
+    name = f"bench-{index}"
+    arn = arns.of(ACCOUNT, REGION, processing_jobs.KIND, name)
+    scheduled = START.timestamp() + index * 3600
+    run = MonitoringRun(config_uri="s3://bench/config/analysis_config.json",
+                        constraints_uri="s3://bench/baseline/analysis.json", output_uri=f"s3://bench/out/{index}",
+                        start=scheduled - 3600, end=scheduled, endpoint="bench", data_uri=None, input={},
+                        schedule="schedule")
+    now = time.time()
+    with services.store.transaction() as conn:
+        resources.insert(conn, kind=processing_jobs.KIND, account=ACCOUNT, region=REGION, name=name, arn=arn,
+                         now=now, status=ProcessingJobStatus.IN_PROGRESS, tags=[],
+                         document={processing_jobs.RUN: run.stored(), "ProcessingStartTime": now})
+        executions.insert(conn, account=ACCOUNT, region=REGION, schedule_name="schedule", scheduled_time=scheduled,
+                          now=now, status=ExecutionStatus.IN_PROGRESS, endpoint_name="bench",
+                          job_definition_name="definition", monitoring_type="ModelExplainability",
+                          processing_job_arn=arn)
+        executions.take_lease(conn, arn, "bench", now)
+    return arn
+
+
+def recording(home: Path, outcome: Outcome, executions_count: int, repeats: int) -> dict[str, float]:
+    """Median seconds of `leases.ended` with and without the recording, then of the reads over
+    `executions_count` recorded results."""
+    store = Store(f"sqlite:///{home / 'bench.db'}")
+    store.upgrade()
+    services = Services(store, Settings(home=home, database_url=store.url), time.time, LocalObjects(home / "s3"),
+                        Host(), None)  # type: ignore[arg-type]  # no request is served: no capture writer
+    with store.transaction() as conn:
+        resources.insert(conn, kind=schedules.KIND, account=ACCOUNT, region=REGION, name="schedule",
+                         arn=arns.of(ACCOUNT, REGION, schedules.KIND, "schedule"), now=0.0, document={}, tags=[],
+                         status="Scheduled", job_definition_name="definition")
+    record = monitoring_results.record
+    timed: dict[str, list[float]] = {"with": [], "without": []}
+    for index in range(executions_count):
+        arn = _running(services, index)
+        without = index % 2 == 1 and index < 2 * repeats  # alternate, so both meet the same database state
+        if without:
+            monitoring_results.record = _left_out
+        started = time.perf_counter()
+        leases.ended(services, arn, ProcessingJobStatus.COMPLETED, outcome.exit_message, None, outcome.status,
+                     outcome)
+        spent = time.perf_counter() - started
+        monitoring_results.record = record
+        if index < 2 * repeats:
+            timed["without" if without else "with"].append(spent)
+    reads = {
+        "series": lambda: monitoring_results.series(services, ACCOUNT, REGION, "schedule", limit=executions_count),
+        "detail": lambda: monitoring_results.detail(services, ACCOUNT, REGION, executions_count // 2),
+        "latest": lambda: monitoring_results.latest(services),
+    }
+    found = {name: float(np.median([_seconds(read) for _ in range(max(3, repeats))])) for name, read in reads.items()}
+    store.close()
+    return {"with": float(np.median(timed["with"])), "without": float(np.median(timed["without"])), **found}
+
+
+def _left_out(conn: Connection, execution: Execution, status: str, ended: Ending) -> None:
+    """`monitoring_results.record` in the anchor's runs: nothing recorded, no alert evaluated."""
+
+
+def _seconds(call: Any) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--num-samples", type=int, default=2 * 30 + 2048)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--executions", type=int, default=1000, help="results recorded for the reads")
+    parser.add_argument("--recordings", type=int, default=25, help="ends timed with and without the recording")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     with tempfile.TemporaryDirectory() as folder:
@@ -139,6 +229,7 @@ def main() -> None:
         engine = best_of(args.repeats, explain, config, rows, estimator_predictor(model))
         floor = min(floor_seconds(model, rows, rows[:1], args.records * args.num_samples)
                     for _ in range(args.repeats))
+        recorded = recording(Path(folder), outcome, max(args.executions, 2 * args.recordings), args.recordings)
 
     seconds = outcome.timings
     shap, model_calls = seconds["shap"], seconds["model"]
@@ -157,6 +248,14 @@ def main() -> None:
           f"the execution's SHAP part is {shap / engine:.2f}x it")
     print(f"anchor, the model's own predict time for the same evaluations: {floor:.3f} s; "
           f"SHAP part {shap / floor:.2f}x, engine alone {engine / floor:.2f}x")
+    added = recorded["with"] - recorded["without"]
+    print(f"\nending the execution (median of {args.recordings}): {recorded['with'] * 1000:.1f} ms with its result "
+          f"recorded and its alert evaluated; anchor, the same end without them: {recorded['without'] * 1000:.1f} ms")
+    print(f"added by recording: {added * 1000:.1f} ms = {added / wall:.2%} of the execution (target < 2%: "
+          f"{'met' if added / wall < 0.02 else 'NOT met'})")
+    print(f"reads over {max(args.executions, 2 * args.recordings)} recorded results of 30 features (median): "
+          f"series {recorded['series'] * 1000:.1f} ms, detail {recorded['detail'] * 1000:.1f} ms, "
+          f"latest {recorded['latest'] * 1000:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 import boto3
 import botocore.config
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
 from clarimon.config import default_regions
 
@@ -40,6 +42,15 @@ def eventually(check: Callable[[], T | None], timeout: float, failure: Callable[
         if time.monotonic() > deadline:
             raise AssertionError(failure())
         time.sleep(interval)
+
+
+def scrape(server: Server, token: str | None = None) -> dict[str, list[Sample]]:
+    """GET /metrics of `server`, parsed with prometheus_client's parser: the samples by metric family."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(f"{server.url}/metrics", headers=headers), timeout=30) as page:
+        assert page.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = page.read().decode()
+    return {family.name: family.samples for family in text_string_to_metric_families(text)}
 
 
 def free_port() -> int:

@@ -20,7 +20,7 @@ from clarimon.console.layout import (
     table,
     time_cell,
 )
-from clarimon.control.dashboard import EndpointView, ExecutionView, LabelPoint, Overview, Result, ScheduleView, Trend
+from clarimon.control.dashboard import EndpointView, ExecutionView, Overview, Result, ScheduleView, Trend
 from clarimon.engine.drift import LabelResult
 
 RECENT = 50  # executions listed in a schedule page's table (the charts show the whole history asked for)
@@ -175,7 +175,7 @@ def _points(trend: Trend) -> list[charts.Point]:
     return [charts.Point(t, v, i) for t, v, i in trend.points]
 
 
-def _ndcg_cell(labels: list[LabelPoint]) -> str:
+def _ndcg_cell(labels: tuple[LabelResult, ...]) -> str:
     scored = [label for label in labels if label.ndcg is not None]
     if not scored:
         return "-"

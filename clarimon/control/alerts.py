@@ -20,6 +20,7 @@ it there).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -69,6 +70,18 @@ def status_of(conn: Connection, schedule: Resource, alert_name: str) -> str:
     latest = history_rows.current(conn, schedule.account, schedule.region, schedule.name, alert_name,
                                   since=schedule.creation_time)
     return latest.status if latest is not None else OK
+
+
+def statuses(conn: Connection, schedules_: Iterable[Resource]) -> dict[tuple[str, str], str]:
+    """The status of every alert of these schedules, by (schedule ARN, alert name), read in one query."""
+    latest = {(t.account, t.region, t.schedule_name, t.alert_name): t for t in history_rows.latest(conn)}
+    found = {}
+    for schedule in schedules_:
+        for name in alerts_of(schedule):
+            last = latest.get((schedule.account, schedule.region, schedule.name, name))
+            current = last is not None and last.creation_time >= schedule.creation_time
+            found[(schedule.arn, name)] = last.status if current and last is not None else OK
+    return found
 
 
 def evaluate(conn: Connection, account: str, region: str, schedule_name: str, now: float,

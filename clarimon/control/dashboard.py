@@ -18,13 +18,13 @@ from clarimon.control.context import Context, Services
 from clarimon.control.families import Family
 from clarimon.control.processing_jobs import MonitoringRun
 from clarimon.control.states import ExecutionStatus
+from clarimon.engine.drift import LabelResult
 from clarimon.store import alerts as alert_history
-from clarimon.store import executions, resources, series
+from clarimon.store import executions, resources, results, series
 from clarimon.store.alerts import HistoryQuery, Transition
 from clarimon.store.executions import Execution
 from clarimon.store.resources import Resource
 from clarimon.store.results import Result as Result  # the console reads these through here
-from clarimon.store.series import LabelPoint as LabelPoint
 from clarimon.store.series import Step as Step
 
 HISTORY = 1000  # executions a schedule page shows by default
@@ -41,7 +41,7 @@ class ScheduleRow:
     schedule: Resource
     latest: Execution | None
     alert_status: str
-    labels: list[LabelPoint]  # the latest execution's NDCG per label (none until it ends having explained)
+    labels: tuple[LabelResult, ...]  # the latest execution's labels (none until it ends having explained)
 
 
 @dataclass(frozen=True)
@@ -117,11 +117,11 @@ def overview(services: Services, account: str) -> Overview:
         for schedule in found_schedules:
             last = executions.latest(conn, account, schedule.region, schedule.name)
             latest.append(last if last is not None and last.creation_time >= schedule.creation_time else None)
-        scored: dict[int, list[LabelPoint]] = {}
-        for point in series.labels(conn, [last.id for last in latest if last is not None]):
-            scored.setdefault(point.execution_id, []).append(point)
-        rows = [ScheduleRow(schedule, last, _alert_status(conn, schedule), scored.get(last.id, []) if last else [])
-                for schedule, last in zip(found_schedules, latest, strict=True)]
+        rows = []
+        for schedule, last in zip(found_schedules, latest, strict=True):
+            result = results.one(conn, account, schedule.region, last.id) if last is not None else None
+            rows.append(ScheduleRow(schedule, last, _alert_status(conn, schedule),
+                                    result.labels if result is not None else ()))
     watching: dict[tuple[str, str], int] = {}
     for schedule in found_schedules:
         key = (schedule.region, schedule.endpoint_name or "")
@@ -154,39 +154,43 @@ def schedule(services: Services, account: str, region: str, name: str, *, limit:
     alert_name, rule = next(iter(sorted(alerts.alerts_of(found).items())))
     with services.store.reading() as conn:
         rows = series.steps(conn, account, region, found.name, created_since=found.creation_time, limit=limit)
-        total = sum(executions.counts_by_status(conn, account, region, found.name, found.creation_time).values())
+        counts = executions.counts_by_status(conn, [(account, region, found.name, found.creation_time)])
+        total = sum(counts.get((account, region, found.name), {}).values())
         history = alert_history.page(conn, HistoryQuery(account, region, limit=ALERT_HISTORY,
                                                         schedule_name=found.name))
         status = _alert_status(conn, found)
     explained = [e for e in rows if e.status in EXPLAINED]
     newest = monitoring_results.detail(services, account, region, explained[-1].id) if explained else None
-    with services.store.reading() as conn:
-        ndcg, features = _trends(conn, rows, newest)
+    ndcg, features = _trends(services, found, rows, newest)
     history = [t for t in history[:ALERT_HISTORY] if t.creation_time >= found.creation_time]
     return ScheduleView(found, rows, alert_name, rule, status, total, ndcg, features, history)
 
 
-def _trends(conn: Connection, shown: list[Step], newest: Result | None) -> tuple[list[Trend], list[Trend]]:
+def _trends(services: Services, schedule: Resource, shown: list[Step], newest: Result | None
+            ) -> tuple[list[Trend], list[Trend]]:
     """Each label's NDCG over the `shown` executions, and the attributions over them of the features strongest
     in `newest` (of its first label), with their baseline values."""
-    ended = [e for e in shown if e.status in EXPLAINED]
-    ids = [e.id for e in ended]
-    when = {e.id: e.scheduled_time for e in ended}
+    top: list[str] = []
+    baseline: dict[str, float | None] = {}
+    if newest is not None and newest.labels:
+        attributions = newest.labels[0].attributions
+        strongest = sorted((a for a in attributions if a.value is not None), key=lambda a: -abs(a.value or 0.0))
+        top = [a.feature for a in strongest[:TOP_FEATURES]]
+        baseline = {a.feature: a.baseline for a in attributions}
+    found = monitoring_results.series(services, schedule.account, schedule.region, schedule.name,
+                                      limit=len(shown) or 1, features=top) if shown else []
     ndcg: dict[str, Trend] = {}
-    for point in series.labels(conn, ids):
-        trend = ndcg.setdefault(point.label, Trend(point.label, point.label, [], point.threshold))
-        if point.ndcg is not None:
-            trend.points.append((when[point.execution_id], point.ndcg, point.execution_id))
-    if newest is None or not newest.labels:
-        return _sorted(ndcg.values()), []
-    label = newest.labels[0]
-    strongest = sorted((a for a in label.attributions if a.value is not None), key=lambda a: -abs(a.value or 0.0))
-    top = [a.feature for a in strongest[:TOP_FEATURES]]
-    baseline = {a.feature: a.baseline for a in label.attributions}
-    features = {name: Trend(label.label, name, [], baseline.get(name)) for name in top}
-    for value in series.attributions(conn, ids, label.label, top):
-        if value.value is not None:
-            features[value.feature].points.append((when[value.execution_id], value.value, value.execution_id))
+    features = {name: Trend(newest.labels[0].label if newest else "", name, [], baseline.get(name)) for name in top}
+    for result in found:
+        for label in result.labels:
+            trend = ndcg.setdefault(label.label, Trend(label.label, label.label, [], label.threshold))
+            if label.ndcg is not None:
+                trend.points.append((result.scheduled_time, label.ndcg, result.execution_id))
+            if newest is None or label.label != newest.labels[0].label:
+                continue
+            for a in label.attributions:
+                if a.value is not None and a.feature in features:
+                    features[a.feature].points.append((result.scheduled_time, a.value, result.execution_id))
     return _sorted(ndcg.values()), _sorted(features[name] for name in top)
 
 

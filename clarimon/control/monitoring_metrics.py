@@ -57,17 +57,19 @@ class MonitoringCollector(Collector):
             if result.publish_metrics:
                 _result_metrics(result, gauge)
         with self.services.store.reading() as conn:
-            for schedule in resources.of_kind(conn, schedules.KIND):
-                scope = [schedule.account, schedule.region, schedule.endpoint_name or "", schedule.name]
-                counts = executions.counts_by_status(conn, schedule.account, schedule.region, schedule.name,
-                                                     schedule.creation_time)
-                for status, count in sorted(counts.items()):
-                    gauge("clarimon_monitoring_executions", "Executions of the schedule by status.",
-                          [*_SCHEDULE, "status"]).add_metric([*scope, status], count)
-                for name in sorted(alerts.alerts_of(schedule)):
-                    in_alert = alerts.status_of(conn, schedule, name) == alerts.IN_ALERT
-                    gauge("clarimon_monitoring_alert_in_alert", "1 when the monitoring alert is InAlert, 0 when OK.",
-                          [*_SCHEDULE, "MonitoringAlertName"]).add_metric([*scope, name], float(in_alert))
+            existing = resources.of_kind(conn, schedules.KIND)
+            counts = executions.counts_by_status(conn, [(s.account, s.region, s.name, s.creation_time)
+                                                        for s in existing])
+            alert_statuses = alerts.statuses(conn, existing)
+        for schedule in existing:
+            scope = [schedule.account, schedule.region, schedule.endpoint_name or "", schedule.name]
+            for status, count in sorted(counts.get((schedule.account, schedule.region, schedule.name), {}).items()):
+                gauge("clarimon_monitoring_executions", "Executions of the schedule by status.",
+                      [*_SCHEDULE, "status"]).add_metric([*scope, status], count)
+            for name in sorted(alerts.alerts_of(schedule)):
+                in_alert = alert_statuses[(schedule.arn, name)] == alerts.IN_ALERT
+                gauge("clarimon_monitoring_alert_in_alert", "1 when the monitoring alert is InAlert, 0 when OK.",
+                      [*_SCHEDULE, "MonitoringAlertName"]).add_metric([*scope, name], float(in_alert))
         yield from families.values()
 
 

@@ -9,7 +9,7 @@ name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.engine import Connection
 
@@ -50,24 +50,23 @@ def latest(services: Services, account: str | None = None, region: str | None = 
     """Each existing schedule's latest result with its labels, in every account and region unless narrowed,
     sorted by account, region and schedule name."""
     with services.store.reading() as conn:
-        found = stored.latest(conn, account, region)
-        created = _schedules_created(conn, account, region)
-        current = [r for r in found if r.creation_time >= created.get((r.account, r.region, r.schedule_name), 2e18)]
-        current.sort(key=lambda r: (r.account, r.region, r.schedule_name))
-        return stored.with_labels(conn, current)
+        found = sorted(stored.latest(conn, schedules.KIND, account, region),
+                       key=lambda r: (r.account, r.region, r.schedule_name))
+        return stored.with_labels(conn, found)
 
 
 def series(services: Services, account: str, region: str, schedule_name: str, *, limit: int = 1000,
-           before: float | None = None, with_labels: bool = True) -> list[Result]:
+           before: float | None = None, with_labels: bool = True,
+           features: Collection[str] | None = None) -> list[Result]:
     """The schedule's latest `limit` results (at most MAX_SERIES; scheduled before `before` when given), oldest
-    first, with their labels and attributions unless `with_labels` is false. Empty for an unknown schedule."""
+    first, with their labels (expected values, NDCG) unless `with_labels` is false, and the attributions of
+    `features` (all when None, none when empty). Empty for an unknown schedule."""
     with services.store.reading() as conn:
         created = _schedules_created(conn, account, region).get((account, region, schedule_name))
         if created is None:
             return []
-        found = stored.series(conn, account, region, schedule_name, limit=max(1, min(limit, MAX_SERIES)),
-                              before=before, created_since=created)
-        return stored.with_labels(conn, found) if with_labels else found
+        return stored.series(conn, account, region, schedule_name, limit=max(1, min(limit, MAX_SERIES)),
+                             before=before, created_since=created, labels=with_labels, features=features)
 
 
 def detail(services: Services, account: str, region: str, execution_id: int) -> Result | None:

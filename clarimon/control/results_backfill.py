@@ -78,17 +78,17 @@ def _record(services: Services, execution: Execution) -> bool:
     labels: list[drift.LabelResult] = []
     violations: list[dict[str, Any]] = []
     if run is not None and execution.status in (ExecutionStatus.COMPLETED, ExecutionStatus.COMPLETED_WITH_VIOLATIONS):
-        try:
-            live = _json(services, f"{run.output_uri.rstrip('/')}/analysis.json")
-            baseline = _json(services, run.constraints_uri) if run.constraints_uri else None
-            if isinstance(live, dict):
+        output = run.output_uri.rstrip("/")
+        live = _read(services, execution, f"{output}/analysis.json")
+        baseline = _read(services, execution, run.constraints_uri) if run.constraints_uri else None
+        if isinstance(live, dict):
+            try:
                 labels = drift.compare(live, baseline if isinstance(baseline, dict) else None)
-            if execution.status == ExecutionStatus.COMPLETED_WITH_VIOLATIONS:
-                found = _json(services, f"{run.output_uri.rstrip('/')}/constraint_violations.json")
-                violations = list(found.get("violations") or []) if isinstance(found, dict) else []
-        except (ObjectError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
-            log.warning("execution results not read id=%d job=%s error=%s", execution.id,
-                        execution.processing_job_arn, error)
+            except (KeyError, TypeError, AttributeError) as error:  # not an analysis.json
+                log.warning("execution results not read id=%d error=%r", execution.id, error)
+        if execution.status == ExecutionStatus.COMPLETED_WITH_VIOLATIONS:
+            found = _read(services, execution, f"{output}/constraint_violations.json")
+            violations = list(found.get("violations") or []) if isinstance(found, dict) else []
     ended = monitoring_results.ending(job, execution.last_modified_time, labels, violations)
     try:
         with services.store.transaction() as conn:
@@ -98,5 +98,10 @@ def _record(services: Services, execution: Execution) -> bool:
     return True
 
 
-def _json(services: Services, uri: str) -> Any:
-    return orjson.loads(services.objects.read(uri))
+def _read(services: Services, execution: Execution, uri: str) -> Any:
+    """The JSON document at `uri`, or None (logged) when it is gone or not JSON."""
+    try:
+        return orjson.loads(services.objects.read(uri))
+    except (ObjectError, orjson.JSONDecodeError) as error:
+        log.warning("execution result file not read id=%d uri=%s error=%s", execution.id, uri, error)
+        return None

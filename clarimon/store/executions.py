@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,14 +88,28 @@ def latest(conn: Connection, account: str, region: str, schedule_name: str) -> E
     return execution_of(row) if row is not None else None
 
 
-def counts_by_status(conn: Connection, account: str, region: str, schedule_name: str,
-                     created_since: float) -> dict[str, int]:
-    """How many executions of the schedule created since `created_since` have each status."""
+def counts_by_status(conn: Connection, schedules: Iterable[tuple[str, str, str, float]]
+                     ) -> dict[tuple[str, str, str], dict[str, int]]:
+    """How many executions of each schedule `(account, region, name, created)` have each status, counting those
+    created since `created` (a schedule created again under an old name starts from nothing)."""
     c = executions.c
-    rows = conn.execute(sa.select(c.status, sa.func.count()).where(*_schedule(account, region, schedule_name),
-                                                                   c.creation_time >= created_since)
-                        .group_by(c.status))
-    return {status: int(count) for status, count in rows}
+    wanted = {(account, region, name): created for account, region, name, created in schedules}
+    counts: dict[tuple[str, str, str], dict[str, int]] = {}
+    older: set[tuple[str, str, str]] = set()
+    # One pass over the covering index; a schedule with executions older than itself is counted again, exactly.
+    for account, region, name, status, count, first in conn.execute(
+            sa.select(c.account, c.region, c.schedule_name, c.status, sa.func.count(), sa.func.min(c.creation_time))
+            .group_by(c.account, c.region, c.schedule_name, c.status)):
+        key = (account, region, name)
+        if key in wanted:
+            counts.setdefault(key, {})[status] = int(count)
+            if first < wanted[key]:
+                older.add(key)
+    for key in older:
+        rows = conn.execute(sa.select(c.status, sa.func.count()).where(
+            *_schedule(*key), c.creation_time >= wanted[key]).group_by(c.status))
+        counts[key] = {status: int(count) for status, count in rows}
+    return counts
 
 
 def set_status(conn: Connection, processing_job_arn: str, now: float, status: str,

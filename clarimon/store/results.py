@@ -1,21 +1,20 @@
-"""Queries on what monitoring executions found: one `execution_results` row per ended execution, its labels'
-expected values and NDCG (`execution_labels`) and its global attributions beside the baseline's
-(`execution_attributions`)."""
+"""Queries on what monitoring executions found: one `execution_results` row per ended execution, and per label
+(`execution_labels`) its expected values, NDCG and global attributions beside the baseline's."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
 from clarimon.engine.drift import Attribution, LabelResult
 from clarimon.store.executions import Execution, execution_of
-from clarimon.store.tables import execution_attributions, execution_labels, execution_results, executions
+from clarimon.store.tables import execution_labels, execution_results, executions, resources
 
 
 @dataclass(frozen=True)
@@ -73,21 +72,21 @@ def insert(conn: Connection, execution_id: int, status: str, ending: Ending) -> 
         conn.execute(execution_labels.insert(), [
             {"execution_id": execution_id, "label": label.label, "expected_value": label.expected_value,
              "baseline_expected_value": label.baseline_expected_value, "ndcg": label.ndcg,
-             "threshold": label.threshold} for label in ending.labels])
-    attributions = [
-        {"execution_id": execution_id, "label": label.label, "feature": a.feature, "position": position,
-         "value": a.value, "baseline_value": a.baseline}
-        for label in ending.labels for position, a in enumerate(label.attributions)]
-    if attributions:
-        conn.execute(execution_attributions.insert(), attributions)
+             "threshold": label.threshold,
+             "attributions": orjson.dumps([[a.feature, a.value, a.baseline] for a in label.attributions]).decode()}
+            for label in ending.labels])
 
 
-_COLUMNS = (*execution_results.c, executions.c.creation_time, executions.c.processing_job_arn,
-            executions.c.failure_reason)
+_FROM_EXECUTIONS = ("creation_time", "processing_job_arn", "failure_reason")
+# The columns a Result is made of, in the order of its fields (all but `labels`).
+_COLUMNS = tuple((executions if name in _FROM_EXECUTIONS else execution_results).c[name]
+                 for name in Result.__dataclass_fields__ if name != "labels")
+_VIOLATIONS = _COLUMNS.index(execution_results.c.violations)
+_PUBLISH = _COLUMNS.index(execution_results.c.publish_metrics)
 
 
-def _select() -> sa.Select[Any]:
-    return sa.select(*_COLUMNS).join(executions, executions.c.id == execution_results.c.execution_id)
+def _select(*columns: Any) -> sa.Select[Any]:
+    return sa.select(*(columns or _COLUMNS)).join(executions, executions.c.id == execution_results.c.execution_id)
 
 
 def one(conn: Connection, account: str, region: str, execution_id: int) -> Result | None:
@@ -95,54 +94,79 @@ def one(conn: Connection, account: str, region: str, execution_id: int) -> Resul
     r = execution_results.c
     row = conn.execute(_select().where(r.execution_id == execution_id, r.account == account,
                                        r.region == region)).first()
-    return with_labels(conn, [_result(row)])[0] if row is not None else None
+    if row is None:
+        return None
+    return _result(row, _labels(conn, sa.select(sa.literal(execution_id).label("execution_id")).subquery(),
+                                       None).get(execution_id, ()))
 
 
 def series(conn: Connection, account: str, region: str, schedule_name: str, *, limit: int,
-           before: float | None = None, created_since: float | None = None) -> list[Result]:
+           before: float | None = None, created_since: float | None = None, labels: bool = False,
+           features: Collection[str] | None = None) -> list[Result]:
     """The schedule's latest `limit` results (scheduled before `before` when given; executions created since
-    `created_since`: the current schedule of that name), oldest first, without labels."""
+    `created_since`: the current schedule of that name), oldest first; with their labels when `labels`, and the
+    attributions of `features` (all when None, none when empty)."""
     r = execution_results.c
     conditions = [r.account == account, r.region == region, r.schedule_name == schedule_name]
     if before is not None:
         conditions.append(r.scheduled_time < before)
     if created_since is not None:
         conditions.append(executions.c.creation_time >= created_since)
-    rows = conn.execute(_select().where(*conditions).order_by(r.scheduled_time.desc(), r.execution_id.desc())
-                        .limit(limit)).all()
-    return [_result(row) for row in reversed(rows)]
+    order = (r.scheduled_time.desc(), r.execution_id.desc())
+    rows = conn.execute(_select().where(*conditions).order_by(*order).limit(limit)).all()
+    found: dict[int, tuple[LabelResult, ...]] = {}
+    if labels and rows:
+        chosen = _select(r.execution_id).where(*conditions).order_by(*order).limit(limit).subquery()
+        found = _labels(conn, chosen, features)
+    return [_result(row, found.get(row[0], ())) for row in reversed(rows)]
 
 
-def latest(conn: Connection, account: str | None = None, region: str | None = None) -> list[Result]:
-    """Each schedule's latest result (by scheduled time), in every account and region unless narrowed."""
-    r = execution_results.c
-    scope = [c == v for c, v in ((r.account, account), (r.region, region)) if v is not None]
-    rank = sa.func.row_number().over(partition_by=(r.account, r.region, r.schedule_name),
-                                     order_by=(r.scheduled_time.desc(), r.execution_id.desc()))
-    ranked = sa.select(r.execution_id, rank.label("rank")).where(*scope).subquery()
-    newest = sa.select(ranked.c.execution_id).where(ranked.c.rank == 1)
-    return [_result(row) for row in conn.execute(_select().where(r.execution_id.in_(newest)))]
+def latest(conn: Connection, schedule_kind: str, account: str | None = None, region: str | None = None
+           ) -> list[Result]:
+    """The latest result (by scheduled time) of each schedule (the resources of `schedule_kind`, in every account
+    and region unless narrowed) whose execution was created since the schedule was: one index seek each."""
+    r, s = execution_results.c, resources.c
+    newest = (sa.select(r.execution_id)
+              .where(r.account == s.account, r.region == s.region, r.schedule_name == s.name)
+              .order_by(r.scheduled_time.desc(), r.execution_id.desc()).limit(1)
+              .correlate(resources).scalar_subquery())
+    scope = [c == v for c, v in ((s.account, account), (s.region, region)) if v is not None]
+    chosen = sa.select(newest.label("execution_id"), s.creation_time.label("created")).where(
+        s.kind == schedule_kind, *scope).subquery()
+    query = (_select().join(chosen, chosen.c.execution_id == r.execution_id)
+             .where(executions.c.creation_time >= chosen.c.created))
+    return [_result(row) for row in conn.execute(query).all()]
 
 
-def with_labels(conn: Connection, found: Sequence[Result]) -> list[Result]:
-    """`found` with their labels and attributions, read in two queries."""
-    ids = [result.execution_id for result in found]
-    if not ids:
+def with_labels(conn: Connection, found: Sequence[Result], features: Collection[str] | None = None) -> list[Result]:
+    """`found` with their labels and attributions (only those of `features` when given; none for an empty
+    collection)."""
+    if not found:
         return []
-    a = execution_attributions.c
-    attributions: dict[tuple[int, str], list[Attribution]] = {}
-    for row in conn.execute(sa.select(a.execution_id, a.label, a.feature, a.value, a.baseline_value)
-                            .where(a.execution_id.in_(ids)).order_by(a.execution_id, a.label, a.position)):
-        attributions.setdefault((row.execution_id, row.label), []).append(
-            Attribution(row.feature, row.value, row.baseline_value))
-    labels: dict[int, list[LabelResult]] = {}
-    lc = execution_labels.c
-    for row in conn.execute(sa.select(execution_labels).where(lc.execution_id.in_(ids))
-                            .order_by(lc.execution_id, lc.label)):
-        labels.setdefault(row.execution_id, []).append(LabelResult(
-            row.label, row.expected_value, row.baseline_expected_value, row.ndcg, row.threshold,
-            tuple(attributions.get((row.execution_id, row.label), ()))))
-    return [dataclasses.replace(result, labels=tuple(labels.get(result.execution_id, ()))) for result in found]
+    ids = sa.select(execution_results.c.execution_id).where(
+        execution_results.c.execution_id.in_([result.execution_id for result in found])).subquery()
+    labels = _labels(conn, ids, features)
+    return [dataclasses.replace(result, labels=labels.get(result.execution_id, ())) for result in found]
+
+
+def _labels(conn: Connection, ids: sa.Subquery, features: Collection[str] | None
+            ) -> dict[int, tuple[LabelResult, ...]]:
+    """The labels of the executions whose ids `ids` selects, with the attributions of `features` (all when None),
+    in one query."""
+    found: dict[int, list[LabelResult]] = {}
+    c = execution_labels.c
+    wanted = None if features is None else set(features)
+    columns = [c.execution_id, c.label, c.expected_value, c.baseline_expected_value, c.ndcg, c.threshold]
+    if wanted is None or wanted:
+        columns.append(c.attributions)
+    query = sa.select(*columns).join(ids, ids.c.execution_id == c.execution_id).order_by(c.execution_id, c.label)
+    for row in conn.execute(query).all():
+        attributions: tuple[Attribution, ...] = ()
+        if len(row) > 6:
+            attributions = tuple(Attribution(*item) for item in orjson.loads(row[6])
+                                 if wanted is None or item[0] in wanted)
+        found.setdefault(row[0], []).append(LabelResult(row[1], row[2], row[3], row[4], row[5], attributions))
+    return {execution_id: tuple(labels) for execution_id, labels in found.items()}
 
 
 def recent_statuses(conn: Connection, account: str, region: str, schedule_name: str, *, limit: int,
@@ -170,8 +194,10 @@ def unrecorded(conn: Connection, statuses: Iterable[str], *, after_id: int, limi
     return [execution_of(row) for row in rows]
 
 
-def _result(row: Row[Any]) -> Result:
-    values = {name: getattr(row, name) for name in Result.__dataclass_fields__ if name != "labels"}
-    values["violations"] = orjson.loads(values["violations"])
-    values["publish_metrics"] = bool(values["publish_metrics"])
-    return Result(**values)
+def _result(row: Sequence[Any], labels: tuple[LabelResult, ...] = ()) -> Result:
+    values = list(row)
+    text = values[_VIOLATIONS]
+    values[_VIOLATIONS] = [] if text == "[]" else orjson.loads(text)
+    values[_PUBLISH] = bool(values[_PUBLISH])
+    values.append(labels)
+    return Result(*values)

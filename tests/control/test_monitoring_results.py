@@ -137,6 +137,12 @@ def test_latest_and_series_read_the_current_schedules(scheduled: Context) -> Non
                                         before=START + 2 * HOUR, with_labels=False)
     assert [(r.execution_id, r.labels) for r in earlier] == [(ids[0], ()), (ids[1], ())]
     assert monitoring_results.series(scheduled.services, scheduled.account, scheduled.region, "nowhere") == []
+    # the attributions of some features only (a chart's), or none (NDCG over time)
+    some = monitoring_results.series(scheduled.services, scheduled.account, scheduled.region, "hourly", limit=2,
+                                     features=["gpa"])
+    assert [[(a.feature, a.value) for a in r.labels[0].attributions] for r in some] == [[("gpa", 0.52)]] * 2
+    bare = monitoring_results.series(scheduled.services, scheduled.account, scheduled.region, "hourly", features=())
+    assert [r.labels[0].ndcg is not None and r.labels[0].attributions == () for r in bare] == [True] * 6
 
     # a schedule deleted and created again under the same name starts with no results
     schedules.delete(scheduled, {"MonitoringScheduleName": "daily"})

@@ -20,7 +20,7 @@ from clarimon.objects import LocalObjects
 from clarimon.serving.packaging import package
 from tests.documents import PROBABILITY_ENTRY_POINT, SKLEARN_IMAGE, XGBOOST_IMAGE, endpoint_config, model
 from tests.e2e.test_job_definitions import error_of
-from tests.servers import Server, eventually
+from tests.servers import Server, eventually, scrape
 
 pytestmark = pytest.mark.e2e
 
@@ -107,6 +107,19 @@ def test_sklearn_endpoint_serves_the_model(make_server: Any, region: str, tmp_pa
             invoke(**call)
         assert caught.value.response["Error"]["Code"] == code
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    # ... as CloudWatch counts them: requests that reached the variant's model, by the model's own status (a
+    # refused content type is a 4xx, rows of the wrong width make the model fail: a 5xx); the API by error code
+    families = scrape(server)
+    labels = {"region": region, "EndpointName": "churn", "VariantName": "AllTraffic"}
+    counted = {family: sum(s.value for s in families[family] if s.name == f"{family}_total"
+                           and labels.items() <= s.labels.items())
+               for family in ("clarimon_endpoint_invocations", "clarimon_endpoint_invocation_4xx_errors",
+                              "clarimon_endpoint_invocation_5xx_errors", "clarimon_endpoint_captured_records")}
+    assert counted == {"clarimon_endpoint_invocations": 4, "clarimon_endpoint_invocation_4xx_errors": 1,
+                       "clarimon_endpoint_invocation_5xx_errors": 1, "clarimon_endpoint_captured_records": 2}
+    api = {s.labels["code"]: s.value for s in families["clarimon_api_requests"]
+           if s.name == "clarimon_api_requests_total" and s.labels["operation"] == "InvokeEndpoint"}
+    assert api == {"": 2, "ModelError": 2, "ValidationError": 2}
 
     # A restart brings the endpoint back InService, serving: it says InService at once, so a request that comes
     # while its worker reloads is held until the model answers (not refused with ServiceUnavailable).

@@ -35,16 +35,6 @@ def upgrade() -> None:
     op.create_index("alert_history_by_scope_time", "alert_history", ["account", "region", "creation_time", "id"],
                     unique=False)
     op.create_table(
-        "execution_attributions",
-        sa.Column("execution_id", ID, autoincrement=False, nullable=False),
-        sa.Column("label", sa.String(length=256), nullable=False),
-        sa.Column("feature", sa.String(length=512), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("value", sa.Float(precision=53), nullable=True),
-        sa.Column("baseline_value", sa.Float(precision=53), nullable=True),
-        sa.PrimaryKeyConstraint("execution_id", "label", "feature"),
-    )
-    op.create_table(
         "execution_labels",
         sa.Column("execution_id", ID, autoincrement=False, nullable=False),
         sa.Column("label", sa.String(length=256), nullable=False),
@@ -52,6 +42,7 @@ def upgrade() -> None:
         sa.Column("baseline_expected_value", sa.Float(precision=53), nullable=True),
         sa.Column("ndcg", sa.Float(precision=53), nullable=True),
         sa.Column("threshold", sa.Float(precision=53), nullable=False),
+        sa.Column("attributions", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("execution_id", "label"),
     )
     op.create_table(
@@ -73,14 +64,16 @@ def upgrade() -> None:
     )
     op.create_index("execution_results_by_schedule", "execution_results",
                     ["account", "region", "schedule_name", "scheduled_time", "execution_id"], unique=False)
+    op.create_index("executions_by_schedule_status", "executions",
+                    ["account", "region", "schedule_name", "status", "creation_time"], unique=False)
 
 
 def downgrade() -> None:
     """Drop them."""
+    op.drop_index("executions_by_schedule_status", table_name="executions")
     op.drop_index("execution_results_by_schedule", table_name="execution_results")
     op.drop_table("execution_results")
     op.drop_table("execution_labels")
-    op.drop_table("execution_attributions")
     op.drop_index("alert_history_by_scope_time", table_name="alert_history")
     op.drop_index("alert_history_by_alert", table_name="alert_history")
     op.drop_table("alert_history")
