@@ -27,13 +27,9 @@ STATUS_COLOURS = {"Completed": "#2e9e4f", "CompletedWithViolations": "#f0a020", 
                   "Stopped": "#8c8c8c", "Stopping": "#8c8c8c", "InProgress": "#4a90d9", "Pending": "#b0c4de"}
 
 
-class Point(NamedTuple):
-    """One value at a time (epoch seconds), with the id of the execution it opens, when it has one (a tuple:
-    a schedule page makes thousands)."""
-
-    time: float
-    value: float
-    key: int | None = None
+# One value at a time: (epoch seconds, value, the id of the execution it opens or None). A plain tuple: a
+# schedule page draws thousands.
+Point = tuple[float, float, int | None]
 
 
 @dataclass(frozen=True)
@@ -60,12 +56,13 @@ def when(seconds: float) -> str:
 
 def line_chart(series: Sequence[Series], *, label: str, threshold: float | None = None, height: int = 200,
                threshold_name: str = "threshold", href: str = "") -> str:
-    """Lines of values over time with their points, each series' reference value dashed in its colour, and an
-    optional red `threshold` line; an empty chart says that there is no data yet."""
-    times = sorted({p.time for s in series for p in s.points})
-    values = [p.value for s in series for p in s.points if math.isfinite(p.value)]
-    if not times or not values:
+    """Lines of values over time (each series' points oldest first) with their points, each series' reference
+    value dashed in its colour, and an optional red `threshold` line; an empty chart says that there is no data
+    yet."""
+    values = [p[1] for s in series for p in s.points if math.isfinite(p[1])]
+    if not values:
         return _empty(label, height)
+    times = [min(s.points[0][0] for s in series if s.points), max(s.points[-1][0] for s in series if s.points)]
     values += [s.reference for s in series if s.reference is not None and math.isfinite(s.reference)]
     if threshold is not None:
         values.append(threshold)
@@ -78,18 +75,18 @@ def line_chart(series: Sequence[Series], *, label: str, threshold: float | None 
     data_series = []
     for i, s in enumerate(series):
         colour = COLOURS[i % len(COLOURS)]
-        finite = [p for p in s.points if math.isfinite(p.value)]
+        finite = [p for p in s.points if math.isfinite(p[1])]
         if s.reference is not None and math.isfinite(s.reference):
             parts.append(f'<line class="reference" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(s.reference):.1f}" '
                          f'y2="{y(s.reference):.1f}" stroke="{colour}"><title>{html.escape(s.name)} baseline '
                          f'{s.reference:.4g}</title></line>')
-        xs = x.many([p.time for p in finite])
-        pairs = [f"{px} {py}" for px, py in zip(xs, y.many([p.value for p in finite]), strict=True)]
+        xs = x.many([p[0] for p in finite])
+        pairs = [f"{px} {py}" for px, py in zip(xs, y.many([p[1] for p in finite]), strict=True)]
         parts.append(f'<polyline class="series" fill="none" stroke="{colour}" points="{" ".join(pairs)}"/>')
         parts.append(f'<path class="points" stroke="{colour}" data-count="{len(pairs)}" '
                      f'd="M{"h0M".join(pairs)}h0"/>')
         data_series.append({"name": s.name, "points": [
-            [px, round(p.value, 6), p.time, p.key] for px, p in zip(xs, finite, strict=True)]})
+            [px, round(value, 6), moment, key] for px, (moment, value, key) in zip(xs, finite, strict=True)]})
     parts.append(_legend(series, threshold is not None))
     parts.append("</svg>")
     parts[0] = parts[0].replace("data-chart=\"\"", f'data-chart="{_json(data_series)}"', 1)

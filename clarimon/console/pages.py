@@ -3,6 +3,7 @@ schedule, an execution, an endpoint, and the sign-in form."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from clarimon.console import charts
@@ -171,8 +172,8 @@ def _change(before: int | None, after: int | None) -> str:
     return f'<span class="{"up" if moved > 0 else "down"}">{"▲" if moved > 0 else "▼"} {abs(moved)}</span>'
 
 
-def _points(trend: Trend) -> list[charts.Point]:
-    return [charts.Point(t, v, i) for t, v, i in trend.points]
+def _points(trend: Trend) -> Sequence[charts.Point]:
+    return trend.points  # already (time, value, execution id), oldest first
 
 
 def _ndcg_cell(labels: tuple[LabelResult, ...]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 
 from clarimon.console import charts
-from clarimon.console.charts import Mark, Point, Series
+from clarimon.console.charts import Mark, Series
 
 
 def chart_data(svg: str) -> list[dict[str, Any]]:
@@ -21,7 +21,7 @@ def chart_data(svg: str) -> list[dict[str, Any]]:
 
 
 def test_a_line_chart_draws_and_carries_every_point_with_its_time_value_and_link() -> None:
-    points = [Point(1_795_590_000.0 + 3600 * i, 0.5 + i / 10, 40 + i) for i in range(5)]
+    points = [(1_795_590_000.0 + 3600 * i, 0.5 + i / 10, 40 + i) for i in range(5)]
     svg = charts.line_chart([Series("label0", points)], label="NDCG", threshold=0.9,
                             href="/console/executions/us-east-1/")
     assert dots(svg) == [5]
@@ -41,20 +41,20 @@ def dots(svg: str) -> list[int]:
 
 
 def test_higher_values_are_drawn_higher() -> None:
-    svg = charts.line_chart([Series("f", [Point(0.0, 0.1), Point(1.0, 0.9)])], label="f")
+    svg = charts.line_chart([Series("f", [(0.0, 0.1, None), (1.0, 0.9, None)])], label="f")
     low, high = re.findall(r'<path class="points"[^>]* d="M[\d.]+ ([\d.]+)h0M[\d.]+ ([\d.]+)h0"', svg)[0]
     assert float(high) < float(low)  # SVG's y grows downwards
 
 
 def test_a_baseline_reference_is_a_dashed_line_and_non_finite_values_are_left_out() -> None:
-    svg = charts.line_chart([Series("sat", [Point(0.0, 0.2), Point(1.0, float("nan")), Point(2.0, 0.3)], 0.7)],
+    svg = charts.line_chart([Series("sat", [(0.0, 0.2, None), (1.0, float("nan"), None), (2.0, 0.3, None)], 0.7)],
                             label="sat")
     assert 'class="reference"' in svg and "sat baseline 0.7" in svg
     assert dots(svg) == [2]
 
 
 def test_names_are_escaped() -> None:
-    svg = charts.line_chart([Series("<script>x</script>", [Point(0.0, 1.0)], 0.5)], label="<b>")
+    svg = charts.line_chart([Series("<script>x</script>", [(0.0, 1.0, None)], 0.5)], label="<b>")
     assert "<script>" not in svg and "&lt;script&gt;" in svg
 
 
