@@ -117,11 +117,16 @@ def overview(services: Services, account: str) -> Overview:
         for schedule in found_schedules:
             last = executions.latest(conn, account, schedule.region, schedule.name)
             latest.append(last if last is not None and last.creation_time >= schedule.creation_time else None)
-        rows = []
-        for schedule, last in zip(found_schedules, latest, strict=True):
-            result = results.one(conn, account, schedule.region, last.id) if last is not None else None
-            rows.append(ScheduleRow(schedule, last, _alert_status(conn, schedule),
-                                    result.labels if result is not None else ()))
+        # one query each for every schedule's latest result and every alert's latest transition
+        scored = {(r.region, r.schedule_name): r.labels
+                  for r in results.with_labels(conn, results.latest(conn, schedules.KIND, account), features=())}
+        transitions = {(t.region, t.schedule_name, t.alert_name): t for t in alert_history.latest(conn, account)}
+    rows = []
+    for schedule, last in zip(found_schedules, latest, strict=True):
+        states = [_current(transitions.get((schedule.region, schedule.name, name)), schedule)
+                  for name in alerts.alerts_of(schedule)]
+        rows.append(ScheduleRow(schedule, last, alerts.IN_ALERT if alerts.IN_ALERT in states else alerts.OK,
+                                scored.get((schedule.region, schedule.name), ())))
     watching: dict[tuple[str, str], int] = {}
     for schedule in found_schedules:
         key = (schedule.region, schedule.endpoint_name or "")
@@ -134,6 +139,13 @@ def overview(services: Services, account: str) -> Overview:
                                          watching.get((endpoint.region, endpoint.name), 0)))
     return Overview(sorted(endpoint_rows, key=lambda r: (r.endpoint.region, r.endpoint.name)),
                     sorted(rows, key=lambda r: (r.schedule.region, r.schedule.name)))
+
+
+def _current(transition: Transition | None, schedule: Resource) -> str:
+    """An alert's status from its latest transition: OK without one since the schedule (of that name) was made."""
+    if transition is None or transition.creation_time < schedule.creation_time:
+        return alerts.OK
+    return transition.status
 
 
 def _alert_status(conn: Connection, schedule: Resource) -> str:
