@@ -247,6 +247,30 @@ def test_schedules_explain_traffic_and_report_drift(make_server: Any, region: st
     failed_job = client.describe_processing_job(ProcessingJobName=empty["ProcessingJobArn"].split("/")[-1])
     assert failed_job["ProcessingJobStatus"] == "Failed"
     assert "s3://bucket/data-capture/churn/" in failed_job["ExitMessage"]
+
+    # The schedule's alert (default rule: 1 failure of the latest 1) went InAlert at 08:00 and stayed there at
+    # 09:00 (a Failed execution fails too); a rule of 3 failures of the latest 3 clears it at once.
+    [alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-hourly")["MonitoringAlertSummaries"]
+    assert (alert["AlertStatus"], alert["DatapointsToAlert"], alert["EvaluationPeriod"]) == ("InAlert", 1, 1)
+    [raised] = client.list_monitoring_alert_history(MonitoringScheduleName="churn-hourly")["MonitoringAlertHistory"]
+    assert (raised["AlertStatus"], raised["MonitoringAlertName"]) == ("InAlert", alert["MonitoringAlertName"])
+    client.update_monitoring_alert(MonitoringScheduleName="churn-hourly",
+                                   MonitoringAlertName=alert["MonitoringAlertName"], DatapointsToAlert=3,
+                                   EvaluationPeriod=3)
+    [alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-hourly")["MonitoringAlertSummaries"]
+    assert (alert["AlertStatus"], alert["DatapointsToAlert"], alert["EvaluationPeriod"]) == ("OK", 3, 3)
+    page = client.list_monitoring_alert_history(MaxResults=1, SortOrder="Ascending")
+    assert [h["AlertStatus"] for h in page["MonitoringAlertHistory"]] == ["InAlert"]
+    rest = client.list_monitoring_alert_history(MaxResults=1, SortOrder="Ascending", NextToken=page["NextToken"])
+    assert [(h["AlertStatus"], h["MonitoringScheduleName"]) for h in rest["MonitoringAlertHistory"]] == [
+        ("OK", "churn-hourly")]
+    assert client.list_monitoring_alert_history(StatusEquals="OK")["MonitoringAlertHistory"] == \
+        rest["MonitoringAlertHistory"]
+    [now_alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-now")["MonitoringAlertSummaries"]
+    assert now_alert["AlertStatus"] == "OK"
+    assert error_of(client.list_monitoring_alert_history, MonitoringScheduleName="churn-hourly",
+                    MonitoringAlertName="nope") == (
+        "ResourceNotFound", "Could not find monitoring alert nope of monitoring schedule churn-hourly.", 400)
     assert len(executions(client, "churn-now", 1)) == 1  # NOW ran once
 
     listed = client.list_monitoring_executions(EndpointName="churn", StatusEquals="Completed")
@@ -448,27 +472,3 @@ def test_a_budget_below_the_features_still_completes_and_says_so(make_server: An
     assert analysis["parameters"]["num_samples"] == 5
     assert "determined solve" in analysis["parameters"]["warnings"][0]
     assert "warning: num_samples 5 is below" in (folder / "execution.log").read_text()
-
-    # The schedule's alert (default rule: 1 failure of the latest 1) went InAlert at 08:00 and stayed there at
-    # 09:00 (a Failed execution fails too); a rule of 3 failures of the latest 3 clears it at once.
-    [alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-hourly")["MonitoringAlertSummaries"]
-    assert (alert["AlertStatus"], alert["DatapointsToAlert"], alert["EvaluationPeriod"]) == ("InAlert", 1, 1)
-    [raised] = client.list_monitoring_alert_history(MonitoringScheduleName="churn-hourly")["MonitoringAlertHistory"]
-    assert (raised["AlertStatus"], raised["MonitoringAlertName"]) == ("InAlert", alert["MonitoringAlertName"])
-    client.update_monitoring_alert(MonitoringScheduleName="churn-hourly",
-                                   MonitoringAlertName=alert["MonitoringAlertName"], DatapointsToAlert=3,
-                                   EvaluationPeriod=3)
-    [alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-hourly")["MonitoringAlertSummaries"]
-    assert (alert["AlertStatus"], alert["DatapointsToAlert"], alert["EvaluationPeriod"]) == ("OK", 3, 3)
-    page = client.list_monitoring_alert_history(MaxResults=1, SortOrder="Ascending")
-    assert [h["AlertStatus"] for h in page["MonitoringAlertHistory"]] == ["InAlert"]
-    rest = client.list_monitoring_alert_history(MaxResults=1, SortOrder="Ascending", NextToken=page["NextToken"])
-    assert [(h["AlertStatus"], h["MonitoringScheduleName"]) for h in rest["MonitoringAlertHistory"]] == [
-        ("OK", "churn-hourly")]
-    assert client.list_monitoring_alert_history(StatusEquals="OK")["MonitoringAlertHistory"] == \
-        rest["MonitoringAlertHistory"]
-    [now_alert] = client.list_monitoring_alerts(MonitoringScheduleName="churn-now")["MonitoringAlertSummaries"]
-    assert now_alert["AlertStatus"] == "OK"
-    assert error_of(client.list_monitoring_alert_history, MonitoringScheduleName="churn-hourly",
-                    MonitoringAlertName="nope") == (
-        "ResourceNotFound", "Could not find monitoring alert nope of monitoring schedule churn-hourly.", 400)
