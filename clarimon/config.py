@@ -7,6 +7,7 @@ import functools
 import ipaddress
 import json
 import os
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +46,16 @@ class Credential:
 
 
 @dataclass(frozen=True)
+class Secret:
+    """A shared secret that never shows in a log line or a traceback."""
+
+    value: str
+
+    def __repr__(self) -> str:
+        return "Secret(***)"
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a server process is configured with."""
 
@@ -65,6 +76,8 @@ class Settings:
     capture_flush_seconds: float = 2.0
     job_workers: int = 2  # processing jobs run at once
     scheduler_seconds: float = 5.0  # how often due schedules are looked for
+    database_timeout_seconds: float = 30.0  # PostgreSQL: a statement's limit; no answer 5 s after it: 503
+    reconcile_seconds: float = 1.0  # how often stored endpoints are compared with what this server serves
     lease_seconds: float = 60.0  # a job whose server stays silent this long ends Failed
     clock_file: Path | None = None  # the time, from a file (tests and demos drive schedules with it)
     dask_scheduler: str | None = None  # a Dask scheduler's address: InstanceCount > 1 parts run on its workers
@@ -73,6 +86,11 @@ class Settings:
     header_seconds: float = 10.0  # a request whose headers take longer is dropped
     body_seconds: float = 30.0  # a request whose body takes longer is answered RequestTimeout
     max_connections: int = 1000  # connections beyond this are closed at once
+    archive_max_mb: int = 512  # a model archive (ModelDataUrl, SAGEMAKER_SUBMIT_DIRECTORY) compressed
+    archive_max_unpacked_mb: int = 2048  # the bytes of its files once unpacked
+    archive_max_members: int = 10_000  # its files, folders and links
+    notify_urls: tuple[str, ...] = ()  # receivers of the EventBridge-shaped events (clarimon.jobs.notifications)
+    notify_secret: Secret | None = None  # signs each event's body (HMAC-SHA256), when given
     metrics_token: str | None = None  # the bearer token a /metrics scrape must carry; None: see api.metrics
 
     def __repr__(self) -> str:  # a Settings in a log line or a traceback never shows the metrics token
@@ -197,6 +215,20 @@ def parse_credentials(text: str, source: str) -> dict[str, Credential]:
 
 # IAM's AccessKeyId: 16 to 128 word characters (the test keys AKIDALICE... are shorter: clarimon takes 4 up).
 ACCESS_KEY = regex.compile(r"\w{4,128}")
+
+
+def parse_notify_urls(values: list[str]) -> tuple[str, ...]:
+    """`--notify-url` values (each may hold several URLs, separated by commas or spaces, as the environment
+    variable does): http(s) URLs with a host, duplicates dropped; ValueError naming the first bad one."""
+    urls: list[str] = []
+    for value in values:
+        for url in filter(None, regex.split(r"[,\s]+", value.strip())):
+            parts = urllib.parse.urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"--notify-url: {url!r} is not an http:// or https:// URL with a host")
+            if url not in urls:
+                urls.append(url)
+    return tuple(urls)
 
 
 def is_loopback(host: str) -> bool:

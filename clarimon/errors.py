@@ -7,6 +7,7 @@ JSON 1.1 protocol and for sagemaker-runtime's InvokeEndpoint alike.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 
 class ServiceError(Exception):
@@ -152,3 +153,12 @@ class IncompleteSignatureException(SignatureError):
 
     code = "IncompleteSignatureException"
     status = 403
+
+
+def without_folders(message: str, home: Path) -> str:
+    """`message` with the server's home folder (as configured and as resolved) shown as `<home>`: a reason a
+    caller reads (FailureReason, ExitMessage) never says where the server keeps its files."""
+    for spelling in sorted({str(home), str(home.resolve())}, key=len, reverse=True):
+        if len(spelling) > 1:  # never the root "/" itself
+            message = message.replace(spelling, "<home>")
+    return message

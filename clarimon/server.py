@@ -1,5 +1,5 @@
-"""The composition root: one server's services (store, objects, model host, capture writer, scheduler) built
-and handed to the ASGI app, with what runs when it starts and stops."""
+"""The composition root: one server's services (store, objects, model host, capture writer, scheduler,
+notifications sender) built and handed to the ASGI app, with what runs when it starts and stops."""
 
 from __future__ import annotations
 
@@ -11,10 +11,13 @@ from clarimon.api.app import App
 from clarimon.api.operations import SAGEMAKER
 from clarimon.clock import for_settings
 from clarimon.config import Settings
-from clarimon.control import endpoints, results_backfill
+from clarimon.control import results_backfill
 from clarimon.control.context import Operation, Services
+from clarimon.control.deployments import Reconciler
+from clarimon.jobs.notifications import Sender
 from clarimon.jobs.scheduler import Scheduler
 from clarimon.objects import Objects, open_objects
+from clarimon.serving import artifacts
 from clarimon.serving.capture import CaptureWriter
 from clarimon.serving.host import Host
 from clarimon.store import Store
@@ -35,22 +38,33 @@ def assemble(
     workers: int = 16,
     objects: Objects | None = None,
 ) -> App:
-    """The app of one server over `store`: it deploys the stored endpoints and starts scheduling when it starts,
-    and stops the scheduler, the capture writer, the models and the store, in that order, when it stops."""
+    """The app of one server over `store`: it starts serving the stored endpoints (and following their changes)
+    and scheduling when it starts, and stops the scheduler, the reconciler, the capture writer, the models and
+    the store, in that order, when it stops."""
     objects = objects or open_objects(settings.home, settings.s3_endpoint_url)
     services = Services(store, settings, clock or for_settings(settings.clock_file), objects, Host(),
                         CaptureWriter(objects, settings.home / "capture-journal", settings.capture_flush_seconds))
     scheduler = Scheduler(services, interval=settings.scheduler_seconds, lease_seconds=settings.lease_seconds,
                           concurrency=settings.job_workers, preload=JOB_PRELOAD)
+    # With receivers, every status change writes an event in its own transaction, and this server sends them.
+    store.notifying = bool(settings.notify_urls)
+    sender = Sender(store, settings.notify_urls, settings.notify_secret) if settings.notify_urls else None
+    reconciler = Reconciler(services, settings.reconcile_seconds)
 
     def start() -> None:
-        endpoints.recover(services)
+        if sender is not None:
+            sender.start()
+        artifacts.sweep(settings.home / "models")  # what no server holds now: before this one leases again
+        reconciler.start()
         scheduler.start()
         if not results_backfill.done(services):
             threading.Thread(target=_backfill, args=(services,), daemon=True, name="clarimon-backfill").start()
 
     def stop() -> None:
         scheduler.close()
+        reconciler.close()
+        if sender is not None:
+            sender.close()
         services.capture.close()  # after the last request: what was answered is written
         services.host.stop()
         services.store.close()

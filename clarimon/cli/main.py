@@ -14,11 +14,13 @@ from pathlib import Path
 from clarimon.api.identity import Regions
 from clarimon.config import (
     ACCOUNT_ID,
+    Secret,
     Settings,
     default_home,
     is_loopback,
     parse_access_keys,
     parse_bucket_owners,
+    parse_notify_urls,
     parse_quotas,
     parse_regions,
     read_credentials,
@@ -146,6 +148,15 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="processing jobs run at once by this server (CLARIMON_JOB_WORKERS; default 2)")
     serve.add_argument("--scheduler-seconds", type=float, default=float(_env("SCHEDULER_SECONDS", "5") or 5),
                        help="how often due schedules are looked for (CLARIMON_SCHEDULER_SECONDS; default 5)")
+    serve.add_argument("--database-timeout-seconds", type=float,
+                       default=float(_env("DATABASE_TIMEOUT_SECONDS", "30") or 30),
+                       help="PostgreSQL: a statement running longer is ended by the server, and a connection that "
+                            "has not answered 5 s after that is closed by clarimon, the request answered "
+                            "ServiceUnavailable (CLARIMON_DATABASE_TIMEOUT_SECONDS; default 30)")
+    serve.add_argument("--reconcile-seconds", type=float, default=float(_env("RECONCILE_SECONDS", "1") or 1),
+                       help="how often the stored endpoints are compared with what this server serves, so that "
+                            "changes made through other replicas are served here (CLARIMON_RECONCILE_SECONDS; "
+                            "default 1)")
     serve.add_argument("--lease-seconds", type=float, default=float(_env("LEASE_SECONDS", "60") or 60),
                        help="a job whose server was silent this long ends Failed (CLARIMON_LEASE_SECONDS; default 60)")
     serve.add_argument("--clock-file", type=Path, default=_env("CLOCK_FILE"),
@@ -172,9 +183,26 @@ def _add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--max-connections", type=int, default=int(_env("MAX_CONNECTIONS", "1000") or 1000),
                        help="open connections beyond this are closed at once (CLARIMON_MAX_CONNECTIONS; "
                             "default 1000)")
+    serve.add_argument("--notify-url", action="append", default=[],
+                       help="POST an EventBridge-shaped JSON event to this URL on every status change of endpoints, "
+                            "processing jobs, monitoring executions and alerts; repeat for several receivers "
+                            "(CLARIMON_NOTIFY_URL: URLs separated by commas or spaces)")
+    serve.add_argument("--notify-secret", default=_env("NOTIFY_SECRET"),
+                       help="sign each event's body with HMAC-SHA256 under this secret (X-Clarimon-Signature) "
+                            "(CLARIMON_NOTIFY_SECRET)")
     serve.add_argument("--metrics-token", default=_env("METRICS_TOKEN"),
                        help="a bearer token that GET /metrics requires (CLARIMON_METRICS_TOKEN); without it /metrics "
                             "is open in anonymous mode and closed when --credentials are given")
+    serve.add_argument("--archive-max-mb", type=int, default=int(_env("ARCHIVE_MAX_MB", "512") or 512),
+                       help="the most a model archive (ModelDataUrl, SAGEMAKER_SUBMIT_DIRECTORY) may weigh compressed "
+                            "(CLARIMON_ARCHIVE_MAX_MB; default 512)")
+    serve.add_argument("--archive-max-unpacked-mb", type=int,
+                       default=int(_env("ARCHIVE_MAX_UNPACKED_MB", "2048") or 2048),
+                       help="the most a model archive's files may weigh unpacked (CLARIMON_ARCHIVE_MAX_UNPACKED_MB; "
+                            "default 2048)")
+    serve.add_argument("--archive-max-members", type=int, default=int(_env("ARCHIVE_MAX_MEMBERS", "10000") or 10000),
+                       help="the most files, folders and links a model archive may hold "
+                            "(CLARIMON_ARCHIVE_MAX_MEMBERS; default 10000)")
     serve.set_defaults(command=_serve)
 
 
@@ -275,6 +303,8 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         capture_flush_seconds=args.capture_flush_seconds,
         job_workers=_at_least(args.job_workers, 1, "--job-workers"),
         scheduler_seconds=_above_zero(args.scheduler_seconds, "--scheduler-seconds"),
+        database_timeout_seconds=_above_zero(args.database_timeout_seconds, "--database-timeout-seconds"),
+        reconcile_seconds=_above_zero(args.reconcile_seconds, "--reconcile-seconds"),
         lease_seconds=_above_zero(args.lease_seconds, "--lease-seconds"),
         clock_file=Path(args.clock_file) if args.clock_file else None,
         dask_scheduler=args.dask_scheduler or None,
@@ -283,8 +313,21 @@ def _read_settings(args: argparse.Namespace) -> Settings:
         header_seconds=_above_zero(args.header_seconds, "--header-seconds"),
         body_seconds=_above_zero(args.body_seconds, "--body-seconds"),
         max_connections=_at_least(args.max_connections, 1, "--max-connections"),
+        notify_urls=parse_notify_urls(args.notify_url or [_env("NOTIFY_URL", "") or ""]),
+        notify_secret=_notify_secret(args.notify_secret),
         metrics_token=args.metrics_token or None,
+        archive_max_mb=_at_least(args.archive_max_mb, 1, "--archive-max-mb"),
+        archive_max_unpacked_mb=_at_least(args.archive_max_unpacked_mb, 1, "--archive-max-unpacked-mb"),
+        archive_max_members=_at_least(args.archive_max_members, 1, "--archive-max-members"),
     )
+
+
+def _notify_secret(value: str | None) -> Secret | None:
+    if value is None:
+        return None
+    if not value:
+        raise ValueError("--notify-secret must not be empty")
+    return Secret(value)
 
 
 def _at_least(value: int, minimum: int, option: str) -> int:
@@ -301,7 +344,7 @@ def _above_zero(value: float, option: str) -> float:
 
 def _open_store(settings: Settings) -> Store:
     settings.home.mkdir(parents=True, exist_ok=True)
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, statement_seconds=settings.database_timeout_seconds)
     store.upgrade()
     return store
 

@@ -31,7 +31,7 @@ from clarimon.control.listing import DEFAULT_SORT_ORDER, keyset_page, time_membe
 from clarimon.control.states import ExecutionStatus
 from clarimon.errors import ResourceNotFound, ValidationException
 from clarimon.store import alerts as history_rows
-from clarimon.store import resources
+from clarimon.store import outbox, resources
 from clarimon.store import results as stored_results
 from clarimon.store.alerts import HistoryQuery
 from clarimon.store.resources import Resource
@@ -103,9 +103,22 @@ def evaluate(conn: Connection, account: str, region: str, schedule_name: str, no
 
 def record_transition(conn: Connection, *, account: str, region: str, schedule_name: str, alert_name: str,
                       status: str, now: float, execution_id: int | None) -> None:
-    """The one place an alert changes status: a history row, in the caller's transaction."""
+    """The one place an alert changes status: a history row and its notification (store.outbox), in the
+    caller's transaction."""
     history_rows.insert(conn, account=account, region=region, schedule_name=schedule_name, alert_name=alert_name,
                         status=status, now=now, execution_id=execution_id)
+    if outbox.notifying(conn):
+        schedule_arn = arns.of(account, region, schedules.KIND, schedule_name)
+        schedule = resources.get(conn, schedule_arn)
+        rule = alerts_of(schedule).get(alert_name, {}) if schedule is not None else {}
+        datapoints, period = rule.get("DatapointsToAlert"), rule.get("EvaluationPeriod")
+        reason = (f"{'At least' if status == IN_ALERT else 'Fewer than'} {datapoints} of the last {period} "
+                  "monitoring executions failed their check")
+        outbox.record(conn, kind=outbox.ALERT, account=account, region=region, resource=schedule_arn,
+                      status=status, previous_status=OK if status == IN_ALERT else IN_ALERT, time=now, snapshot={
+                          "MonitoringScheduleName": schedule_name, "MonitoringAlertName": alert_name,
+                          "DatapointsToAlert": datapoints, "EvaluationPeriod": period, "Reason": reason,
+                          "ExecutionId": execution_id})
     log.info("alert transition account=%s region=%s schedule=%s alert=%s status=%s execution=%s", account, region,
              schedule_name, alert_name, status, execution_id if execution_id is not None else "-")
 

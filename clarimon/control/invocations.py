@@ -10,11 +10,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from clarimon.control import deployments
 from clarimon.control.arns import arn as make_arn
 from clarimon.control.context import Context
-from clarimon.control.endpoints import KIND
+from clarimon.control.deployments import KIND
+from clarimon.control.states import SERVING
 from clarimon.errors import EndpointUnavailable, InvocationValidationError, ModelError, ServiceUnavailable
 from clarimon.serving.capture import Exchange
+from clarimon.serving.host import Deployment
 from clarimon.serving.workers import AnswerTooLarge, BadRequest, ModelFailed, WorkerFailed, WorkerTimedOut
 from clarimon.store import resources
 from clarimon.telemetry import CAPTURED, INVOCATION_4XX, INVOCATION_5XX, INVOCATIONS, MODEL_LATENCY, OVERHEAD_LATENCY
@@ -41,17 +44,10 @@ def invoke(ctx: Context, name: str, body: bytes, headers: dict[str, str]) -> Inv
     arn = make_arn(ctx, KIND, name)
     # A deployed endpoint is served from memory, so that it keeps answering while the database is away.
     deployment = ctx.services.host.get(arn)
-    if deployment is None:  # an InService endpoint reloading after a restart: held until its workers answer
+    if deployment is None:  # an InService endpoint loading here (a restart, a change made elsewhere): held
         deployment = ctx.services.host.wait(arn, ctx.settings.invoke_timeout_seconds)
-    if deployment is None:  # the database says why not
-        try:
-            with ctx.store.reading() as conn:
-                endpoint = resources.get(conn, arn)
-        except ServiceUnavailable as error:
-            raise EndpointUnavailable(error.message) from None
-        if endpoint is None:
-            raise InvocationValidationError(f"Endpoint {name} of account {ctx.account} not found.")
-        raise EndpointUnavailable(f"Endpoint {name} is {endpoint.status} and cannot serve requests yet.")
+    if deployment is None:
+        deployment = _loaded_here(ctx, arn, name)
     target = headers.get("x-amzn-sagemaker-target-variant")
     variant = deployment.choose(target, ctx.services.host.rng)
     if variant is None:
@@ -102,3 +98,30 @@ def _answer(name: str, invoke: Callable[[bytes, str, str | None, float], tuple[b
                          {"OriginalStatusCode": 500, "OriginalMessage": str(error)}) from None
     except WorkerFailed as error:
         raise EndpointUnavailable(f"Endpoint {name}: {error}.") from None
+
+
+def _loaded_here(ctx: Context, arn: str, name: str) -> Deployment:
+    """The deployment of an endpoint the database says serves but this server does not serve yet (another
+    server created it, and the reconciler has not come round): loaded now, its request held (bounded) meanwhile;
+    else the runtime's error saying why not."""
+    try:
+        with ctx.store.reading() as conn:
+            endpoint = resources.get(conn, arn)
+    except ServiceUnavailable as error:
+        raise EndpointUnavailable(error.message) from None
+    if endpoint is None:
+        raise InvocationValidationError(f"Endpoint {name} of account {ctx.account} not found.")
+    host = ctx.services.host
+    if endpoint.status in SERVING:
+        failure = host.failure(arn)
+        if failure is None or failure[0] != endpoint.id:
+            host.expect(arn)
+            deployments.converge_later(ctx.services, arn)
+            deployment = host.wait(arn, ctx.settings.invoke_timeout_seconds)
+            if deployment is not None:
+                return deployment
+            failure = host.failure(arn)
+        if failure is not None and failure[0] == endpoint.id:
+            raise EndpointUnavailable(f"Endpoint {name} is {endpoint.status}, but this server cannot serve it: "
+                                      f"{failure[3]}")
+    raise EndpointUnavailable(f"Endpoint {name} is {endpoint.status} and cannot serve requests yet.")

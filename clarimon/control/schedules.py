@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from clarimon.control import arns, job_definitions, processing_jobs
+from clarimon.control import arns, buckets, job_definitions, processing_jobs
 from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.cron import Schedule, ScheduleError, parse, window
 from clarimon.control.families import Family
 from clarimon.control.states import EXECUTION, SCHEDULE, ExecutionStatus, ScheduleStatus
-from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException
+from clarimon.errors import ResourceInUse, ResourceNotFound, ValidationException, without_folders
 from clarimon.store import executions, resources
 from clarimon.store.executions import Execution
 from clarimon.store.resources import Resource
@@ -140,11 +140,16 @@ def update(ctx: Context, request: Request) -> Response:
     wait for Scheduled), and an update mends a Failed one; both moves are in the schedule's transition table."""
     schedule = FAMILY.get(ctx, request["MonitoringScheduleName"])
     _check(ctx, request)
+    definition = job_definitions.FAMILY.get(ctx, request["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"])
     document = {**schedule.document, "MonitoringScheduleConfig": request["MonitoringScheduleConfig"]}
     document.pop("FailureReason", None)
     target = ScheduleStatus.SCHEDULED
     status = target if schedule.status != target and SCHEDULE.allows(schedule.status, target) else None
     with ctx.store.transaction() as conn:
+        # As at creation: the request's s3:// URIs are the caller's; and so are those of the job definition it
+        # switches to (checked when that was created, but bucket owners may have been configured since).
+        buckets.check(ctx, conn, request)
+        buckets.check(ctx, conn, definition.document)
         if not resources.update(conn, schedule.arn, ctx.now(), status=status, document=document,
                                 columns=_columns(ctx, request)):
             raise FAMILY.not_found(schedule.name, schedule.arn)
@@ -158,7 +163,7 @@ def fail_schedule(services: Services, schedule: Resource, reason: str) -> None:
         current = resources.get(conn, schedule.arn, for_update=True)
         if current is None or current.last_modified_time != schedule.last_modified_time:
             return
-        document = {**current.document, "FailureReason": reason[:1024]}
+        document = {**current.document, "FailureReason": without_folders(reason, services.settings.home)[:1024]}
         resources.update(conn, schedule.arn, services.now(), status=ScheduleStatus.FAILED, document=document)
     log.warning("schedule failed arn=%s reason=%s", schedule.arn, reason)
 

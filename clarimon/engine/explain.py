@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from clarimon.engine import baseline as baselines
 from clarimon.engine import kernel_shap
@@ -126,19 +128,34 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
     if m == 1:
         local[:, 0, :] = fx - phi0[None, :]
     else:
-        projected = kernel_shap.projection(coalitions)
-        if projected.rank.min() < m - 1:
+        # Solves run on a thread of their own: the model's thread keeps predicting the blocks already built
+        # (about a millisecond each for a linear model) while a batch is solved (tens of milliseconds), and the
+        # designs are factorised while the first blocks are evaluated. BLAS limits are process-wide and the
+        # threads set and restore theirs in any order: this outer limit restores the caller's at the end.
+        with threadpool_limits(limits=kernel_shap.blas_threads(), user_api="blas"), \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarimon-solve") as solver:
+            projecting = solver.submit(kernel_shap.projection, coalitions)
+
+            def solved(part: slice, values: np.ndarray) -> slice:
+                local[part] = kernel_shap.solve(coalitions, link(values), fx[part], phi0_groups, shares,
+                                                projecting.result())
+                return part
+
+            # a batch stays valid until the one after the next is asked for: one solve in flight at most
+            solving: Future[slice] | None = None
+            for part, values in kernel_shap.evaluated(rows, background_rows, weights, coalitions.masks, predict,
+                                                      np.asarray(columns), memory,
+                                                      min(kernel_shap.SOLVE_BYTES, memory // 8)):
+                if solving is not None:
+                    _report(solving.result(), len(rows), progress)
+                solving = solver.submit(solved, part, values)
+            if solving is not None:
+                _report(solving.result(), len(rows), progress)
+        if projecting.result().rank.min() < m - 1:
             warnings = (f"num_samples {num_samples} is below the {kernel_shap.determined_num_samples(m)} "
                         f"coalitions that {m} features need for a determined solve: each value is the "
                         f"minimum-norm solution (an equal split of f(x) - E[f] where the coalitions say "
                         f"nothing), and less reliable than with a larger budget",)
-        evaluated = kernel_shap.batched(kernel_shap.coalition_values(
-            rows, background_rows, weights, coalitions.masks, predict, np.asarray(columns), memory),
-            min(kernel_shap.SOLVE_BYTES, memory // 4))
-        for part, values in evaluated:
-            local[part] = kernel_shap.solve(coalitions, link(values), fx[part], phi0_groups, shares, projected)
-            if progress is not None:
-                progress(part.stop, len(rows))
     return Explanation(
         features=[table.columns[j] for j in columns],
         labels=_labels(settings, outputs),
@@ -153,6 +170,11 @@ def explain(config: dict[str, Any] | AnalysisConfig, data: Table | np.ndarray, p
         background_rows=len(background_rows),
         warnings=warnings,
     )
+
+
+def _report(part: slice, total: int, progress: Progress | None) -> None:
+    if progress is not None:
+        progress(part.stop, total)
 
 
 def background_of(config: AnalysisConfig, data: Table, fetch: Fetch | None = None) -> Background:

@@ -45,7 +45,6 @@ Predict = Callable[[np.ndarray], np.ndarray]
 # enough that a model's cost per call stays small beside a block (a 50-tree forest: 2.3 ms a call, 5% of a
 # block of 35,000 rows of 60 features).
 WORK_BYTES = 16 * 1024 * 1024
-RESIDENT_BYTES = 32 * 1024 * 1024  # a row's synthetic rows at most, for buffers that keep their background cells
 SOLVE_BYTES = 32 * 1024 * 1024  # coalition values solved together: the factorisations are read once per batch
 SOLVER_BYTES = 128 * 1024 * 1024  # the designs' factorised solves together: G x m x s floats at most
 RCOND = 1e-6  # singular values below this fraction of the largest are directions the design does not see
@@ -101,8 +100,8 @@ def coalitions(m: int, num_samples: int, rng: np.random.Generator, designs: int 
         masks, weights = _all_coalitions(m)
         return Coalitions(masks[None], weights[None], exact=True)
     plan = _plan(m, num_samples)
-    drawn = [_sampled(m, plan, rng) for _ in range(designs)]
-    return Coalitions(np.stack([d[0] for d in drawn]), np.stack([d[1] for d in drawn]), exact=False)
+    masks, weights = _sampled(m, plan, rng, designs)
+    return Coalitions(np.ascontiguousarray(masks), weights, exact=False)
 
 
 def _kernel_weight(m: int, size: int) -> float:
@@ -175,48 +174,72 @@ def _plan(m: int, num_samples: int) -> _Plan:
     return _Plan(full_sizes, size_mass, num_paired, draws, single)
 
 
-def _sampled(m: int, plan: _Plan, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One design of `plan`: its masks (s, m) and weights (s,) summing to 1."""
+def _sampled(m: int, plan: _Plan, rng: np.random.Generator, designs: int) -> tuple[np.ndarray, np.ndarray]:
+    """`designs` designs of `plan`: their masks (G, s, m) and weights (G, s), each design's summing to 1. The
+    enumerated sizes are the same in every design; each sampled size is drawn for all designs at once."""
     masks: list[np.ndarray] = []
-    weights: list[float] = []
+    weights: list[np.ndarray] = []
     for size in range(1, plan.full_sizes + 1):
         paired = size <= plan.paired
+        chosen = np.array(list(itertools.combinations(range(m), size)))
+        subsets = np.zeros((len(chosen), m), dtype=bool)
+        np.put_along_axis(subsets, chosen, True, axis=1)
+        stratum = _with_complements(subsets[None]) if paired else subsets[None]
+        masks.append(np.broadcast_to(stratum, (designs, *stratum.shape[1:])))
         weight = float(plan.size_mass[size - 1]) / math.comb(m, size) / (2 if paired else 1)
-        for chosen in itertools.combinations(range(m), size):
-            mask = np.zeros(m, dtype=bool)
-            mask[list(chosen)] = True
-            masks.append(mask)
-            weights.append(weight)
-            if paired:
-                masks.append(~mask)
-                weights.append(weight)
+        weights.append(np.full(stratum.shape[1], weight))
     for size, count in plan.draws.items():
         paired = size <= plan.paired
         single = plan.single == size
         if count == 0 and not single:
             continue
-        subsets = _distinct_subsets(m, size, count + single, rng)
-        stratum = [mask for subset in subsets[:count] for mask in ((subset, ~subset) if paired else (subset,))]
+        subsets = _distinct_subsets(m, size, count + single, rng, designs)  # (G, count + single, m)
+        stratum = _with_complements(subsets[:, :count]) if paired else subsets[:, :count]
         if single:  # the extra draw, or its complement: either size of the pair, at random
-            stratum.append(subsets[-1] if rng.random() < 0.5 else ~subsets[-1])
-        masks.extend(stratum)
-        weights.extend([float(plan.size_mass[size - 1]) / len(stratum)] * len(stratum))
-    array = np.array(weights)
-    return np.array(masks).reshape(-1, m), array / array.sum()
+            flip = rng.random(designs) < 0.5
+            extra = np.where(flip[:, None], subsets[:, -1], ~subsets[:, -1])
+            stratum = np.concatenate([stratum, extra[:, None]], axis=1)
+        masks.append(stratum)
+        weights.append(np.full(stratum.shape[1], float(plan.size_mass[size - 1]) / stratum.shape[1]))
+    joined = np.concatenate(weights)
+    return np.concatenate(masks, axis=1), np.broadcast_to(joined / joined.sum(), (designs, len(joined))).copy()
 
 
-def _distinct_subsets(m: int, size: int, count: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """`count` different subsets of `size` of m features, uniformly at random, as masks."""
-    chosen: dict[bytes, np.ndarray] = {}
-    while len(chosen) < count:
-        order = rng.random((2 * (count - len(chosen)), m)).argsort(axis=1)[:, :size]
-        batch = np.zeros((len(order), m), dtype=bool)
-        np.put_along_axis(batch, order, True, axis=1)
-        for mask in batch:
-            chosen.setdefault(mask.tobytes(), mask)
-            if len(chosen) == count:
-                break
-    return list(chosen.values())
+def _with_complements(subsets: np.ndarray) -> np.ndarray:
+    """(G, c, m) subsets -> (G, 2c, m): each followed by its complement."""
+    return np.stack([subsets, ~subsets], axis=2).reshape(subsets.shape[0], -1, subsets.shape[2])
+
+
+def _distinct_subsets(m: int, size: int, count: int, rng: np.random.Generator, designs: int) -> np.ndarray:
+    """(designs, count, m) masks: per design, `count` different subsets of `size` of m features, uniformly at
+    random (the first distinct ones of a stream of uniform draws, kept in the order drawn)."""
+    out = np.empty((designs, count, m), dtype=bool)
+    held = [np.empty((0, m), dtype=bool) for _ in range(designs)]
+    short = list(range(designs))
+    while short:
+        # a few more than missing: duplicates are rare unless count nears comb(m, size)
+        extra = max(count - len(held[g]) for g in short)
+        fresh = _random_subsets(m, size, len(short) * (extra + extra // 4 + 4), rng).reshape(len(short), -1, m)
+        still = []
+        for g, drawn in zip(short, fresh, strict=True):
+            pool = np.concatenate([held[g], drawn])
+            packed = np.ascontiguousarray(np.packbits(pool, axis=1))
+            _, first = np.unique(packed.view(np.dtype((np.void, packed.shape[1]))).ravel(), return_index=True)
+            held[g] = pool[np.sort(first)[:count]]
+            if len(held[g]) == count:
+                out[g] = held[g]
+            else:
+                still.append(g)
+        short = still
+    return out
+
+
+def _random_subsets(m: int, size: int, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """(draws, m) masks of independent uniformly random subsets of `size` of m features."""
+    chosen = np.argpartition(rng.random((draws, m)), size - 1, axis=1)[:, :size]
+    masks = np.zeros((draws, m), dtype=bool)
+    np.put_along_axis(masks, chosen, True, axis=1)
+    return masks
 
 
 def groups(background_weights: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -239,13 +262,12 @@ class Projection:
     psi = V diag(f) c with c = S^-1 V^T B^T Z^T W y (= U^T sqrt(W) y, U the SVD's left vectors) for the row's
     centred values y, and f = S / (S^2 + lambda) (lambda = 0: least squares, minimum norm).
 
-    weighted: (G, m, s) (W Z)^T; reduce: (G, r, m) S^-1 V^T B^T, zero past a design's rank; right: (G, m, r) B V;
+    coefficients: (G, r, s) S^-1 V^T B^T Z^T W, zero past a design's rank (c = coefficients @ y); right: (G, m, r) B V;
     singular: (G, r) S, 0 past the rank; ones, sizes: (G, r) c of a row of ones and of |z|; ridge: (G,) bool,
     where lambda is chosen per row; rank: (G,) the directions each design determines (m - 1 when determined);
     weights, mask_sizes: (G, s) each coalition's weight and size."""
 
-    weighted: np.ndarray
-    reduce: np.ndarray
+    coefficients: np.ndarray
     right: np.ndarray
     singular: np.ndarray
     ones: np.ndarray
@@ -295,9 +317,10 @@ def _projection(coalitions: Coalitions) -> Projection:
         # equation, so s >= 4r coalitions always make at least 2r: no need to count them.)
         ridge[g] = not coalitions.exact and kept == r and s < 4 * r and _equations(coalitions.masks[g]) < 2 * r
     sizes_of = coalitions.masks.sum(axis=2).astype(np.float64)
-    ones = np.einsum("grm,gm->gr", reduce, weighted.sum(axis=2))
-    sizes = np.einsum("grm,gm->gr", reduce, np.einsum("gms,gs->gm", weighted, sizes_of))
-    return Projection(weighted, reduce, right, singular, ones, sizes, ridge, rank, coalitions.weights, sizes_of)
+    coefficients = reduce @ weighted  # (G, r, s): one product per solve instead of two
+    ones = coefficients.sum(axis=2)
+    sizes = np.einsum("grs,gs->gr", coefficients, sizes_of)
+    return Projection(coefficients, right, singular, ones, sizes, ridge, rank, coalitions.weights, sizes_of)
 
 
 def _sum_zero_basis(m: int) -> np.ndarray:
@@ -336,9 +359,11 @@ def solve(coalitions: Coalitions, values: np.ndarray, fx: np.ndarray, phi0: np.n
     if m == 1:
         return result
     solver = projection(coalitions) if projected is None else projected
-    # c for every group in two batched products: (G, m, s) @ (G, s, n K), then (G, r, m) @ that
-    projected_values = solver.reduce @ (solver.weighted @ values.transpose(2, 1, 0, 3).reshape(g_count, s, n * outputs))
-    coordinates = projected_values.reshape(g_count, -1, n, outputs).transpose(0, 2, 3, 1)  # (G, n, K, r)
+    # c for every group in one batched product, (G, K n, s) @ (G, s, r): BLAS reads values laid out as
+    # (G, K, n, s) (as `evaluated` lays them out) without a copy; with (n, s, G, K) strides matmul took 2.7x longer
+    by_group = values.transpose(2, 3, 0, 1).reshape(g_count, outputs * n, s)
+    projected_values = by_group @ solver.coefficients.transpose(0, 2, 1)
+    coordinates = projected_values.reshape(g_count, outputs, n, -1).transpose(0, 2, 1, 3)  # (G, n, K, r)
     coordinates -= solver.ones[:, None, None, :] * phi0[:, None, :, None]
     coordinates -= solver.sizes[:, None, None, :] * (delta.transpose(1, 0, 2)[:, :, :, None] / m)
     independent = 1 / float((weights**2).sum())  # designs averaged: G when their weights are equal
@@ -395,80 +420,87 @@ def coalition_values(
     rows: (n, M) rows to explain; background: (k, M) with weights (k,) summing to 1; masks: (G, s, m) designs
     over the explained `columns` (m indices into M; the other columns always keep the row's value), design g
     serving the background rows b with b % G == g, each group averaged with its weights made to sum to 1
-    (`groups`); values are (rows, s, G, K), or (rows, s, K) for masks given as one (s, m) design. Synthetic rows
-    are written into reused buffers of at most about `memory_bytes` together."""
+    (`groups`); values are (rows, s, G, K), or (rows, s, K) for masks given as one (s, m) design, each chunk
+    the caller's to keep. Synthetic rows are written into reused buffers of at most about `memory_bytes`
+    together."""
+    for part, values in evaluated(rows, background, background_weights, masks, predict, columns, memory_bytes, 0):
+        yield part, values.copy()
+
+
+def evaluated(
+    rows: np.ndarray,
+    background: np.ndarray,
+    background_weights: np.ndarray,
+    masks: np.ndarray,
+    predict: Predict,
+    columns: np.ndarray,
+    memory_bytes: int,
+    limit_bytes: int = SOLVE_BYTES,
+) -> Iterator[tuple[slice, np.ndarray]]:
+    """`coalition_values`' values for consecutive batches of rows of about `limit_bytes` (at least one block's
+    rows), each valid until the batch after the next is asked for: two buffers take turns, so that a batch can
+    be solved on another thread while the next one is evaluated.
+
+    Each block's values are copied once, straight into a reused buffer laid out (G, K, rows, s), whose (rows, s,
+    G, K) view is yielded: `solve`'s product reads that layout without a copy, and reads every design's
+    factorisation (G x r x s floats: 20 MB for 20 designs of 2,168 coalitions on 60 features) once per batch
+    instead of once per row. (Copying each block, joining a row's blocks, then joining rows cost 0.1 s of copies
+    and page faults per 200 rows of 60 features.)"""
     single = masks.ndim == 2
     designs = masks[None] if single else masks
     s = designs.shape[1]
     if s == 0:
         raise ValueError("masks: no coalitions to evaluate (one feature needs none: its value is f(x) - phi0)")
     averaging, _ = groups(background_weights, designs.shape[0])
-    partial = np.empty(0)  # the row whose coalitions span several blocks, filled as its blocks arrive
+    buffers = [np.empty((0, 0, 0, 0))] * 2
+    buffer = buffers[0]
+    start = used = turn = 0
     for part, m_start, averaged in _blocks(rows, background, averaging, designs, predict, columns, memory_bytes):
-        width = averaged.shape[1]
-        if width == s:
-            yield part, averaged[:, :, 0] if single else averaged
-            continue
-        if m_start == 0:
-            partial = np.empty((part.stop - part.start, s, *averaged.shape[2:]))
-        partial[:, m_start : m_start + width] = averaged
+        count, width = part.stop - part.start, averaged.shape[1]
+        if m_start == 0 and used and used + count > buffer.shape[2]:
+            yield _batch(buffer, start, used, single)
+            used = 0
+        if not used and m_start == 0:
+            # blocks hold the same rows count but the last: the first block's count is the largest
+            capacity = max(count, limit_bytes // (s * averaged[0, 0].nbytes))
+            shape = (*averaged.shape[2:], capacity, s)
+            turn = 1 - turn
+            if buffers[turn].shape != shape:
+                buffers[turn] = np.empty(shape)
+            buffer = buffers[turn]
+            start = part.start
+        buffer[:, :, used : used + count, m_start : m_start + width] = averaged.transpose(2, 3, 0, 1)
         if m_start + width == s:
-            yield part, partial[:, :, 0] if single else partial
+            used += count
+    if used:
+        yield _batch(buffer, start, used, single)
 
 
-def batched(chunks: Iterator[tuple[slice, np.ndarray]], limit_bytes: int = SOLVE_BYTES
-            ) -> Iterator[tuple[slice, np.ndarray]]:
-    """Consecutive (row slice, values) chunks of `coalition_values` joined up to about `limit_bytes` of values.
-
-    A solve reads every design's factorisation (G x m x s floats: 20 MB for 20 designs of 2,168 coalitions on 60
-    features) once per call: once per batch of rows instead of once per row."""
-    held: list[tuple[slice, np.ndarray]] = []
-    size = 0
-    for part, values in chunks:
-        held.append((part, values))
-        size += values.nbytes
-        if size >= limit_bytes:
-            yield _joined(held)
-            held, size = [], 0
-    if held:
-        yield _joined(held)
-
-
-def _joined(chunks: list[tuple[slice, np.ndarray]]) -> tuple[slice, np.ndarray]:
-    if len(chunks) == 1:
-        return chunks[0]
-    return slice(chunks[0][0].start, chunks[-1][0].stop), np.concatenate([values for _, values in chunks])
+def _batch(buffer: np.ndarray, start: int, used: int, single: bool) -> tuple[slice, np.ndarray]:
+    values = buffer[:, :, :used].transpose(2, 3, 0, 1)  # (rows, s, G, K)
+    return slice(start, start + used), values[:, :, 0] if single else values
 
 
 @numba.njit(nogil=True, cache=True)
 def _fill(out: np.ndarray, rows: np.ndarray, background: np.ndarray, cells: np.ndarray) -> None:  # pragma: no cover
-    """out[r, z, b, j] = rows[r, j] where cells[b % G, z, j], else background[b, j].
+    """out[r, z, b, j] = rows[r, j] where cells[b % G, z, j], else background[b, j], on the values' bits.
 
-    Write-only: the output streams once while rows, background and cells stay in cache. numpy needs a second
-    array (or a masked copy three times slower) for the same; without the GIL it overlaps the model's predict."""
+    Branch-free (a select by bit masks, which the compiler vectorises): a branch per cell mispredicts wherever
+    the designs differ from one background row to the next, and writing only the row's cells of a buffer that
+    kept its background cells was 1.3x slower with 20 designs of 60 features. Write-only: the output streams
+    once while rows, background and cells stay in cache; without the GIL it overlaps the model's predict.
+    out, rows, background: the values viewed as signed integers of their width; cells: uint8, 0 or 1."""
     count, width, k, total = out.shape
     designs = cells.shape[0]
     for r in range(count):
+        row = rows[r]
         for z in range(width):
             for b in range(k):
-                design = b % designs
+                cell = cells[b % designs, z]
+                into = out[r, z, b]
+                base = background[b]
                 for j in range(total):
-                    out[r, z, b, j] = rows[r, j] if cells[design, z, j] else background[b, j]
-
-
-@numba.njit(nogil=True, cache=True)
-def _fill_row_cells(out: np.ndarray, rows: np.ndarray, cells: np.ndarray) -> None:  # pragma: no cover
-    """out[r, z, b, j] = rows[r, j] where cells[b % G, z, j]: the row's cells of a buffer whose background cells
-    are already in place."""
-    count, width, k, total = out.shape
-    designs = cells.shape[0]
-    for r in range(count):
-        for z in range(width):
-            for b in range(k):
-                design = b % designs
-                for j in range(total):
-                    if cells[design, z, j]:
-                        out[r, z, b, j] = rows[r, j]
+                    into[j] = base[j] ^ ((row[j] ^ base[j]) & -np.int64(cell[j]))
 
 
 def _blocks(
@@ -481,31 +513,29 @@ def _blocks(
     memory_bytes: int,
 ) -> Iterator[tuple[slice, int, np.ndarray]]:
     """Model outputs averaged over each group's background, per block of rows and coalitions:
-    (rows, first mask, values (rows, width, G, K)).
+    (rows, first mask, values (rows, width, G, K)), a block's values valid until the next is asked for.
 
-    Buffers take turns (two, or one per range of coalitions: see `fixed`): while the model predicts one block on
-    a worker thread (calls stay sequential), the next block is built on this one. BLAS pools get one core fewer
-    meanwhile, so that building has a core of its own: on this machine's 2 cores that took logistic regression
-    from 1.41 s to 1.01 s (floor 0.89 s); with BLAS on every core the two threads only contend. OpenMP pools
-    (XGBoost, LightGBM) are left alone."""
+    Two buffers take turns: while the model predicts one block on a worker thread (calls stay sequential), the
+    next block is built on this one. BLAS pools get one core fewer meanwhile, so that building has a core of its
+    own: on this machine's 2 cores that took logistic regression from 1.41 s to 1.01 s (floor 0.89 s); with BLAS
+    on every core the two threads only contend. OpenMP pools (XGBoost, LightGBM) are left alone."""
     n, total = rows.shape
     k = background.shape[0]
     designs, s, _ = masks.shape
     full = np.ones((designs, s, total), dtype=bool)
     full[:, :, columns] = masks
-    numeric = rows.dtype != object
+    cells = full.view(np.uint8)
+    bits = rows.dtype != object and rows.dtype.itemsize in (1, 2, 4, 8)
+    if bits:  # the kernel selects bits: the same values, viewed as integers of their width
+        as_bits = np.dtype(f"i{rows.dtype.itemsize}")
+        rows = np.ascontiguousarray(rows)
+        row_bits = rows.view(as_bits)
+        background_bits = np.ascontiguousarray(background, dtype=rows.dtype).view(as_bits)
     block = min(memory_bytes, WORK_BYTES) // 2  # two buffers
     per_mask = k * total * rows.dtype.itemsize
     masks_per_block = max(1, min(s, block // max(per_mask, 1)))
     rows_per_block = max(1, block // max(per_mask * masks_per_block, 1)) if masks_per_block == s else 1
-    ranges = [(start, min(s, start + masks_per_block)) for start in range(0, s, masks_per_block)]
-    # A buffer that always holds the same coalitions keeps its background cells from one row to the next: only
-    # the row's own cells are written again (2.2x faster than writing every cell). With one range both buffers
-    # hold it; with several, a buffer per range, while a row's synthetic rows fit in RESIDENT_BYTES.
-    fixed = len(ranges) == 1 or s * per_mask <= min(memory_bytes, RESIDENT_BYTES)
-    layout = (ranges * 2) if len(ranges) == 1 else ranges if fixed else [(0, masks_per_block)] * 2
-    buffers = [np.empty((rows_per_block, stop - start, k, total), dtype=rows.dtype) for start, stop in layout]
-    primed = [False] * len(buffers)
+    buffers = [np.empty((rows_per_block, masks_per_block, k, total), dtype=rows.dtype) for _ in range(2)]
     pending: deque[tuple[Future[np.ndarray], slice, int, int, int]] = deque()
     per_background = np.arange(k) % designs
 
@@ -514,42 +544,42 @@ def _blocks(
         predictions = _as_2d(future.result())
         outputs = predictions.shape[1]
         if designs == k:  # a design per background row: each group's average is that row's output
-            # (copied: a model may answer with a view of its input, a buffer about to be refilled)
-            return part, m_start, predictions.reshape(count, width, k, outputs).copy()
+            # (not copied: a model may answer with a view of its input, a buffer about to be refilled, so the
+            # consumer copies before the next block is asked for)
+            return part, m_start, predictions.reshape(count, width, k, outputs)
         by_background = predictions.reshape(count * width, k, outputs).transpose(0, 2, 1).reshape(-1, k)
         averaged = (by_background @ averaging).reshape(count, width, outputs, designs).transpose(0, 1, 3, 2)
         return part, m_start, averaged
 
-    cores = max(1, (os.cpu_count() or 2) - 1)
-    with threadpool_limits(limits=cores, user_api="blas"), \
+    with threadpool_limits(limits=blas_threads(), user_api="blas"), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="clarimon-predict") as worker:
         turn = 0
         # Rows outside, coalitions inside: a row's blocks arrive together, so only one row is ever partial.
         for start in range(0, n, rows_per_block):
             stop = min(n, start + rows_per_block)
             count = stop - start
-            for m_start, m_stop in ranges:
-                width = m_stop - m_start
+            for m_start in range(0, s, masks_per_block):
+                width = min(s, m_start + masks_per_block) - m_start
                 if len(pending) == 2:
                     yield finished()  # frees the buffer this block is about to fill (the oldest in flight)
-                index = turn % len(buffers) if fixed else turn % 2
+                view = buffers[turn % 2][:count, :width]
                 turn += 1
-                view = buffers[index][:count, :width]
-                cells = full[:, m_start:m_stop]
-                if numeric and primed[index]:
-                    _fill_row_cells(view, rows[start:stop], cells)
-                elif numeric:
-                    _fill(view, rows[start:stop], background, cells)
+                if bits:
+                    _fill(view.view(as_bits), row_bits[start:stop], background_bits,
+                          cells[:, m_start : m_start + width])
                 else:
-                    if not primed[index]:
-                        view[...] = background[None, None, :, :]
-                    by_row = cells[per_background].transpose(1, 0, 2)  # (width, k, M)
+                    view[...] = background[None, None, :, :]
+                    by_row = full[per_background, m_start : m_start + width].transpose(1, 0, 2)  # (width, k, M)
                     np.copyto(view, rows[start:stop, None, None, :], where=by_row[None])
-                primed[index] = fixed
                 pending.append((worker.submit(predict, view.reshape(-1, total)), slice(start, stop), m_start,
                                 count, width))
         while pending:
             yield finished()
+
+
+def blas_threads() -> int:
+    """BLAS threads while synthetic rows are built: one core fewer than the machine has (at least one)."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def _as_2d(predictions: np.ndarray) -> np.ndarray:

@@ -21,13 +21,18 @@ from clarimon.objects import ObjectError, Objects
 
 def read(objects: Objects, uri: str, source: Source) -> AnalysisConfig | ConfigFailure:
     """The config at a job definition's ConfigUri, ready for the job, or why it cannot be used."""
+    document = read_document(objects, uri)
+    return document if isinstance(document, ConfigFailure) else for_job(document, uri, source)
+
+
+def read_document(objects: Objects, uri: str) -> Any:
+    """The JSON document at a job definition's ConfigUri, or a ConfigFailure saying why it cannot be read."""
     try:
-        document = orjson.loads(objects.read(uri))
+        return orjson.loads(objects.read(uri))
     except ObjectError as error:
         return ConfigFailure(f"Cannot read the analysis config (ConfigUri): {error}")
     except orjson.JSONDecodeError as error:
         return ConfigFailure(f"The analysis config {uri} (ConfigUri) is not JSON: {error}")
-    return for_job(document, uri, source)
 
 
 def for_job(document: Any, uri: str, source: Source) -> AnalysisConfig | ConfigFailure:

@@ -19,6 +19,7 @@ import uuid
 from clarimon.control import monitoring_results, processing_jobs
 from clarimon.control.context import Services
 from clarimon.control.states import EXECUTION, RUNNING, ExecutionStatus, ProcessingJobStatus
+from clarimon.errors import without_folders
 from clarimon.jobs.task import Outcome
 from clarimon.store import executions, resources
 from clarimon.timestamps import iso, utc
@@ -51,6 +52,10 @@ def ended(services: Services, arn: str, status: ProcessingJobStatus, exit_messag
     """The job's process is over: the job ends `status` (Completed, Failed, Stopped), its execution
     `execution_status` (default the same) with its result recorded (what `outcome` found) and its schedule's
     alerts evaluated, and the lease is released."""
+    # The last place a reason passes before a caller can read it: whatever produced it, no server folder.
+    home = services.settings.home
+    exit_message = None if exit_message is None else without_folders(exit_message, home)
+    failure_reason = None if failure_reason is None else without_folders(failure_reason, home)
     with services.store.transaction() as conn:
         executions.release(conn, arn)
         now = services.now()
@@ -73,7 +78,7 @@ def owner_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _owner_gone(owner: str) -> bool:
+def owner_gone(owner: str) -> bool:
     """Whether a lease's owner is a process of this host that no longer exists (a server that crashed here and
     restarted need not wait for its old leases to expire)."""
     host, _, rest = owner.partition(":")
@@ -98,7 +103,7 @@ def fail_stale(services: Services, lease_seconds: float) -> int:
         for job in running:
             lease = executions.lease_of(conn, job.arn)
             # No lease: created, not yet taken (see `queued`).
-            if lease is not None and (lease[1] < limit or _owner_gone(lease[0])):
+            if lease is not None and (lease[1] < limit or owner_gone(lease[0])):
                 stale.append((job.arn, lease))
     for arn, lease in stale:
         when = iso(utc(lease[1]))

@@ -13,20 +13,23 @@ from typing import Any
 
 import orjson
 
-from clarimon.control import endpoints, processing_jobs
+from clarimon.control import buckets, endpoints, processing_jobs
 from clarimon.control.context import Context, Services
 from clarimon.control.processing_jobs import MonitoringRun
+from clarimon.engine.config import AnalysisConfig
 from clarimon.errors import ServiceError
 from clarimon.jobs import analysis_configs
-from clarimon.jobs.task import Source, Task
+from clarimon.jobs.task import ConfigFailure, Source, Task
 from clarimon.objects import ObjectError
+from clarimon.serving.artifacts import Lease
 from clarimon.store import resources
 from clarimon.store.resources import Resource
 from clarimon.timestamps import utc
 
 
-def task(services: Services, arn: str) -> Task:
-    """What the job's process needs, with the endpoint's model unpacked (ServiceError or OSError if it cannot)."""
+def task(services: Services, arn: str, held: list[Lease]) -> Task:
+    """What the job's process needs, with the endpoint's model unpacked (ServiceError or OSError if it cannot);
+    the leases on the unpacked archives are added to `held` (released when the job ends)."""
     with services.store.reading() as conn:
         job = resources.get(conn, arn)
     if job is None:
@@ -34,7 +37,7 @@ def task(services: Services, arn: str) -> Task:
     ctx = Context(job.account, job.region, services)
     run = MonitoringRun.of(job.document)
     if run is None:
-        return _clarify_task(ctx, job)
+        return _clarify_task(ctx, job, held)
     source_input = run.input
     endpoint = run.endpoint
     source = Source(uri="", dataset_format=source_input.get("DatasetFormat") if not endpoint else None,
@@ -49,14 +52,20 @@ def task(services: Services, arn: str) -> Task:
             raise ServiceError(f'Endpoint "{endpoint}" has no DataCaptureConfig: there is no captured data to '
                                "monitor; update it with an endpoint config that captures its input.")
         source = dataclasses.replace(source, uri=f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint}/")
-        spec = endpoints.model_spec(ctx, endpoint)
+        document = analysis_configs.read_document(services.objects, run.config_uri)
+        if isinstance(document, ConfigFailure):
+            config: AnalysisConfig | ConfigFailure = document
+        else:
+            _check_buckets(ctx, document, run.config_uri)
+            config = analysis_configs.for_job(document, run.config_uri, source)
+        spec = endpoints.model_spec(ctx, endpoint, held)
         label = f'endpoint "{endpoint}"'
-        config = analysis_configs.read(services.objects, run.config_uri, source)
     else:
         source = dataclasses.replace(source, uri=run.data_uri or "")
         document = _analysis_config(services, run.config_uri)
+        _check_buckets(ctx, document, run.config_uri)
         model_name = _predictor_model(document, run.config_uri)
-        spec = endpoints.model_spec_of(ctx, model_name)
+        spec = endpoints.model_spec_of(ctx, model_name, held)
         label = f'model "{model_name}"'
         config = analysis_configs.for_job(document, run.config_uri, source)
     settings = services.settings
@@ -69,7 +78,7 @@ def task(services: Services, arn: str) -> Task:
                 dask_scheduler=settings.dask_scheduler)
 
 
-def _clarify_task(ctx: Context, job: Resource) -> Task:
+def _clarify_task(ctx: Context, job: Resource, held: list[Lease]) -> Task:
     """A Clarify processing job's task: its config and dataset inputs, its output, the model its predictor
     names (`model_name`, or `endpoint_name`: that endpoint's model), loaded privately for the job."""
     document = job.document
@@ -77,6 +86,7 @@ def _clarify_task(ctx: Context, job: Resource) -> Task:
               for i in document.get("ProcessingInputs") or [] if i.get("S3Input")}
     config_uri = _config_file(ctx.services, inputs[processing_jobs.CONFIG_PATH])
     config = _analysis_config(ctx.services, config_uri)
+    _check_buckets(ctx, config, config_uri)
     data_uri = inputs.get(processing_jobs.DATA_PATH) or config.get("dataset_uri")
     if not isinstance(data_uri, str) or not data_uri:
         raise ServiceError(f"No ProcessingInput with LocalPath {processing_jobs.DATA_PATH} and no "
@@ -86,9 +96,11 @@ def _clarify_task(ctx: Context, job: Resource) -> Task:
                   outputs[0])
     predictor = config.get("predictor") or {}
     if predictor.get("model_name"):
-        spec, label = endpoints.model_spec_of(ctx, predictor["model_name"]), f'model "{predictor["model_name"]}"'
+        spec = endpoints.model_spec_of(ctx, predictor["model_name"], held)
+        label = f'model "{predictor["model_name"]}"'
     elif predictor.get("endpoint_name"):
-        spec, label = endpoints.model_spec(ctx, predictor["endpoint_name"]), f'endpoint "{predictor["endpoint_name"]}"'
+        spec = endpoints.model_spec(ctx, predictor["endpoint_name"], held)
+        label = f'endpoint "{predictor["endpoint_name"]}"'
     else:
         raise ServiceError(f"The analysis config {config_uri} names no predictor.model_name (or "
                            "endpoint_name): the model whose predictions are explained.")
@@ -101,6 +113,16 @@ def _clarify_task(ctx: Context, job: Resource) -> Task:
                 instance_count=int(document["ProcessingResources"]["ClusterConfig"].get("InstanceCount", 1)),
                 environment=dict(document.get("Environment") or {}), publish_metrics=False,
                 dask_scheduler=settings.dask_scheduler)
+
+
+def _check_buckets(ctx: Context, document: Any, config_uri: str) -> None:
+    """AccessDenied unless every s3:// URI the analysis config names (dataset_uri, an s3:// baseline, ...) is in a
+    bucket of the job's account, as the job's own members are at create time (unowned ones are claimed)."""
+    try:
+        with ctx.store.transaction() as conn:
+            buckets.check(ctx, conn, document)
+    except ServiceError as error:
+        raise ServiceError(f"The analysis config {config_uri}: {error.message}") from None
 
 
 def _config_file(services: Services, uri: str) -> str:

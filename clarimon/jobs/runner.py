@@ -24,7 +24,7 @@ from clarimon.control.states import ExecutionStatus, ProcessingJobStatus
 from clarimon.errors import ServiceError
 from clarimon.jobs import analysis, leases, preparation
 from clarimon.jobs.task import Outcome, Task
-from clarimon.serving.artifacts import ArtifactError
+from clarimon.serving.artifacts import ArtifactError, Lease
 from clarimon.serving.lifeline import PROCESSES, die_with_parent
 from clarimon.store import executions
 
@@ -117,16 +117,26 @@ class Runner:
                 self._running.pop(job.arn, None)
 
     def _execute(self, job: _Running) -> None:
+        held: list[Lease] = []  # the model archives the job's process reads, kept unpacked until it ends
+        try:
+            self._prepared(job, held)
+        finally:
+            for archive in held:
+                archive.release()
+
+    def _prepared(self, job: _Running, held: list[Lease]) -> None:
         if job.stop.is_set() or self._closing.is_set():
             self._end_stopped(job, 0.0)
             return
         try:
-            task = preparation.task(self.services, job.arn)
+            task = preparation.task(self.services, job.arn, held)
         except ServiceError as error:
             leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, error.message, error.message)
             return
         except (ArtifactError, OSError, ValueError) as error:
-            reason = f"Cannot prepare the model for the job: {error}"
+            # an OSError's text names a folder of this server: its reason only
+            detail = (error.strerror or type(error).__name__) if isinstance(error, OSError) else str(error)
+            reason = f"Cannot prepare the model for the job: {detail}"
             leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
             return
         limit = preparation.max_runtime(self.services, job.arn)

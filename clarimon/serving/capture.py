@@ -1,14 +1,17 @@
 """Data capture: what an endpoint was asked and answered, as SageMaker writes it for Model Monitor.
 
 One JSON object per line under `<DestinationS3Uri>/<EndpointName>/<VariantName>/yyyy/mm/dd/hh/`. A record is
-journalled before its request is answered (`clarimon.serving.journal`); one thread writes the journal out in
-batches, each batch a file that appears whole, so nothing answered is lost on a stop or a `kill -9`.
+journalled before its request is answered (`clarimon.serving.journal`), in a segment per destination folder;
+one thread seals the segments every flush interval and moves each into its folder as a file that appears whole
+(renamed, not copied, on a local object store), so nothing answered is lost on a stop or a `kill -9`.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import logging
+import os
 import threading
 import time
 import uuid
@@ -53,7 +56,7 @@ def record(config: dict[str, Any], exchange: Exchange, event_id: str) -> dict[st
         data["endpointInput"] = _payload(exchange.request, exchange.request_type, "INPUT", header)
     if modes & {"Output", "InputAndOutput"}:
         data["endpointOutput"] = _payload(exchange.response, exchange.response_type, "OUTPUT", header)
-    metadata = {"eventId": event_id, "inferenceTime": iso(utc(exchange.time))}
+    metadata = {"eventId": event_id, "inferenceTime": _second(int(exchange.time // 1))}
     if exchange.inference_id:
         metadata["inferenceId"] = exchange.inference_id
     return {"captureData": data, "eventMetadata": metadata, "eventVersion": "0"}
@@ -62,9 +65,9 @@ def record(config: dict[str, Any], exchange: Exchange, event_id: str) -> dict[st
 def _payload(body: bytes, content_type: str, mode: str, header: dict[str, Any]) -> dict[str, str]:
     kind = base_type(content_type, "application/octet-stream")
     # Without CaptureContentTypeHeader SageMaker base64-encodes everything; listed types are kept as text.
-    if kind in {base_type(t) for t in header.get("CsvContentTypes", [])}:
+    if kind in _types(tuple(header.get("CsvContentTypes", ()))):
         encoding, data = "CSV", body.decode("utf-8", errors="replace")
-    elif kind in {base_type(t) for t in header.get("JsonContentTypes", [])}:
+    elif kind in _types(tuple(header.get("JsonContentTypes", ()))):
         encoding, data = "JSON", body.decode("utf-8", errors="replace")
     else:
         encoding, data = "BASE64", base64.b64encode(body).decode()
@@ -73,17 +76,32 @@ def _payload(body: bytes, content_type: str, mode: str, header: dict[str, Any]) 
 
 def prefix(destination: str, exchange: Exchange) -> str:
     """The capture folder of an exchange: `<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh`."""
-    return f"{destination.rstrip('/')}/{exchange.endpoint}/{exchange.variant}/{utc(exchange.time):%Y/%m/%d/%H}"
+    return f"{destination.rstrip('/')}/{exchange.endpoint}/{exchange.variant}/{_hour(int(exchange.time // 3600))}"
+
+
+# Formatting a time costs more than the rest of a small record: each second's and each hour's text is made once.
+@functools.lru_cache(maxsize=8)
+def _second(second: int) -> str:
+    return iso(utc(second))
+
+
+@functools.lru_cache(maxsize=8)
+def _hour(hour: int) -> str:
+    return f"{utc(hour * 3600):%Y/%m/%d/%H}"
+
+
+@functools.lru_cache(maxsize=256)
+def _types(types: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(base_type(t) for t in types)
 
 
 class CaptureWriter:
     """Journals capture records on the request path and writes them out in batches.
 
-    `offer` builds the record and appends it to the journal before the request is answered (one write call,
-    no flush to disk), so a server killed at any moment keeps every answered record; it also keeps the record in
-    memory. A thread wakes every `flush_seconds`, seals the journal's segment and writes it out from memory: one
-    file per destination folder and segment, named after the segment so that writing it again after a crash (from
-    the journal) replaces rather than repeats it.
+    `offer` builds the record and appends it to the journal segment of its destination folder before the request
+    is answered (one write call, no flush to disk), so a server killed at any moment keeps every answered record.
+    A thread wakes every `flush_seconds`, seals the segments and moves each into its folder as one file, named
+    after the segment (so that a segment written out again after a crash replaces rather than repeats it).
     At start it first writes out what a stopped predecessor left in the journal. A record that cannot be
     built or written is logged and counted in `dropped`, and never stops the others."""
 
@@ -97,9 +115,6 @@ class CaptureWriter:
         self._random = random.Random()
         self._sample = sample or (lambda percentage: self._random.random() * 100 < percentage)
         self._journal = Journal(journal)
-        # What this writer journalled, by segment and folder: written out from memory, not read back.
-        self._pending: dict[Path, dict[str, list[memoryview]]] = {}
-        self._lock = threading.Lock()
         self._count_lock = threading.Lock()
         self._closing = threading.Event()
         self._flush_safely()  # what a stopped predecessor journalled, before anything new
@@ -113,13 +128,9 @@ class CaptureWriter:
                 return False
             if not self._sample(float(config["InitialSamplingPercentage"])):
                 return False
-            # `"<folder>"<tab><record>`: a JSON string holds no raw tab, and the record is written out as it is.
             folder = prefix(config["DestinationS3Uri"], exchange)
-            head = orjson.dumps(folder) + b"\t"
-            line = head + orjson.dumps(record(config, exchange, str(uuid.uuid4()))) + b"\n"
-            with self._lock:  # the segment and what is kept of it in memory change together
-                segment = self._journal.append(line)
-                self._pending.setdefault(segment, defaultdict(list))[folder].append(memoryview(line)[len(head):])
+            line = orjson.dumps(record(config, exchange, str(uuid.uuid4())), option=orjson.OPT_APPEND_NEWLINE)
+            self._journal.append(folder, line)
         except Exception:  # one endpoint's configuration (or a full disk) must not fail its request or others
             log.exception("capture record dropped endpoint=%s variant=%s", exchange.endpoint, exchange.variant)
             self._drop(1)
@@ -148,20 +159,33 @@ class CaptureWriter:
             log.exception("capture flush failed")
 
     def _flush(self) -> None:
-        with self._lock:
-            segments = self._journal.seal()
-            kept, self._pending = self._pending, {}
-        for segment in segments:
-            if segment in kept:
-                self._write_out(segment, kept.pop(segment))
-            else:  # a predecessor's, or one an earlier flush could not finish: read back
+        for segment in self._journal.seal():
+            folder = self._journal.stream(segment)
+            if folder is not None:
+                self._move_out(segment, folder)
+            else:  # a journal of an older clarimon: every segment at the top, each line naming its folder
                 self._write_segment(segment)
 
-    def _write_out(self, segment: Path, folders: dict[str, list[memoryview]]) -> None:
-        name = stamp(segment)
-        for folder, entries in folders.items():
-            self._write(f"{folder}/{name}.jsonl", entries)
-        segment.unlink()
+    def _move_out(self, segment: Path, folder: str) -> None:
+        """Write one folder's segment out as its capture file (a torn last line, left by a machine crash, cut)."""
+        unreadable = _cut_torn_line(segment)
+        if unreadable:
+            log.warning("capture journal lines unreadable segment=%s lines=%d", segment.name, unreadable)
+            self._drop(unreadable)
+        uri = f"{folder}/{stamp(segment)}.jsonl"
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                self.objects.move_in(uri, segment)
+                break
+            except Exception:  # the store failing must not stop capture of other folders; the log says what was lost
+                if attempt + 1 < WRITE_ATTEMPTS and not self._closing.is_set():
+                    time.sleep(0.5 * (attempt + 1))
+                    continue
+                lines = _lines(segment)
+                log.exception("capture write failed file=%s records=%d", uri, lines)
+                self._drop(lines)
+                break
+        self._journal.release(segment)
 
     def _write_segment(self, segment: Path) -> None:
         # Lines are found by offset and written out as slices of the segment (one copy, in the final join): a
@@ -186,7 +210,10 @@ class CaptureWriter:
         if unreadable:
             log.warning("capture journal lines unreadable segment=%s lines=%d", segment.name, unreadable)
             self._drop(unreadable)
-        self._write_out(segment, folders)
+        name = stamp(segment)
+        for folder, entries in folders.items():
+            self._write(f"{folder}/{name}.jsonl", entries)
+        self._journal.release(segment)
 
     def _write(self, uri: str, entries: list[memoryview]) -> None:
         body = b"".join(entries)
@@ -201,3 +228,24 @@ class CaptureWriter:
                 log.exception("capture write failed file=%s records=%d", uri, len(entries))
                 self._drop(len(entries))
                 return
+
+
+def _cut_torn_line(segment: Path) -> int:
+    """Cut a last line without its newline off the segment (only a machine crash leaves one); 1 if cut."""
+    with open(segment, "rb+") as file:
+        size = file.seek(0, os.SEEK_END)
+        if size == 0:
+            return 0
+        file.seek(size - 1)
+        if file.read(1) == b"\n":
+            return 0
+        data = (file.seek(0), file.read())[1]
+        file.truncate(data.rfind(b"\n") + 1)
+        return 1
+
+
+def _lines(segment: Path) -> int:
+    try:
+        return segment.read_bytes().count(b"\n")
+    except OSError:
+        return 0

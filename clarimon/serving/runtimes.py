@@ -46,6 +46,7 @@ SUPPORTED = ("sagemaker-scikit-learn, sagemaker-xgboost (or the built-in algorit
 XGBOOST_REPOSITORIES = ("sagemaker-xgboost", "xgboost")
 _REPOSITORY = regex.compile(r"(?:.*/)?([^/:@]+)(?::[^/@]*)?(?:@.*)?")
 _TEXT_TYPES = ("text/", "application/json", "application/jsonlines")
+MODEL_DIR = "/opt/ml/model"  # where the container unpacks ModelDataUrl
 
 
 class UnsupportedImage(ValueError):
@@ -72,7 +73,61 @@ def load(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch,
 
 
 def serve(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Served:
-    """The model of `image` unpacked in `model_dir`, loaded in this process."""
+    """The model of `image` unpacked in `model_dir`, loaded in this process.
+
+    Errors (LoadError, InferenceError) show the model's folder as the container's `/opt/ml/model`, never where
+    this server keeps it."""
+    scrub = scrubber(model_dir, cache)
+    try:
+        served = _serve(image, model_dir, environment, fetch, cache)
+    except UnsupportedImage:
+        raise
+    except LoadError as error:
+        raise LoadError(scrub(str(error))) from error
+    except Exception as error:  # a framework's loader (XGBoost, ONNX) names the files it read
+        raise LoadError(scrub(f"{type(error).__name__}: {error}")) from error
+    return Served(_scrubbed(served.handler, scrub), None if served.rows is None else _scrubbed_rows(served.rows, scrub))
+
+
+def scrubber(model_dir: Path, cache: Path) -> Callable[[str], str]:
+    """A message with the server's folders (the model's, the cache, the home above it) replaced by what the caller
+    may see: `/opt/ml/model` as in the container, `<home>` for the rest."""
+    names: dict[str, str] = {}
+    for place, shown in ((cache.parent, "<home>"), (cache, "<home>/models"), (model_dir, MODEL_DIR)):
+        for spelling in (str(place), str(place.resolve())):
+            if len(spelling) > 1:  # never replace the root "/" itself
+                names[spelling] = shown
+    ordered = sorted(names, key=len, reverse=True)
+
+    def scrub(message: str) -> str:
+        for spelling in ordered:
+            message = message.replace(spelling, names[spelling])
+        return message
+
+    return scrub
+
+
+def _scrubbed(handler: Handler, scrub: Callable[[str], str]) -> Handler:
+    def handle(body: bytes, content_type: str | None, accept: str | None) -> tuple[bytes, str]:
+        try:
+            return handler(body, content_type, accept)
+        except InferenceError as error:
+            raise InferenceError(scrub(str(error))) from error
+
+    return handle
+
+
+def _scrubbed_rows(rows: Rows, scrub: Callable[[str], str]) -> Rows:
+    def predict(data: np.ndarray, accept: str) -> np.ndarray | tuple[bytes, str]:
+        try:
+            return rows(data, accept)
+        except InferenceError as error:
+            raise InferenceError(scrub(str(error))) from error
+
+    return predict
+
+
+def _serve(image: str, model_dir: Path, environment: dict[str, str], fetch: Fetch, cache: Path) -> Served:
     name = repository(image)
     if name == "sagemaker-scikit-learn":
         return _scikit_learn(model_dir, environment, fetch, cache)
@@ -167,25 +222,61 @@ def _scikit_learn(model_dir: Path, environment: dict[str, str], fetch: Fetch, ca
     return Served(_guarded(handle), None if input_fn is not None else _guarded_rows(rows))
 
 
+def check_entry_point(environment: dict[str, str]) -> None:
+    """LoadError unless `SAGEMAKER_PROGRAM` and `SAGEMAKER_SUBMIT_DIRECTORY` can only name places inside the model
+    (its archive, its `code/`, or a source archive): no absolute program, no `..`, no folder elsewhere on the host."""
+    program = environment.get("SAGEMAKER_PROGRAM")
+    if program is not None and (not program or _leaves(program)):
+        raise LoadError(f"SAGEMAKER_PROGRAM {_shown(program)} must name a file inside the model's code (code/ or "
+                        "SAGEMAKER_SUBMIT_DIRECTORY): a relative path without '..'")
+    submit = environment.get("SAGEMAKER_SUBMIT_DIRECTORY")
+    if submit is None or submit.startswith("s3://"):
+        return
+    inside = submit == MODEL_DIR or submit.startswith(MODEL_DIR + "/")
+    if not inside or _leaves(submit[len(MODEL_DIR):].lstrip("/")):
+        raise LoadError(f"SAGEMAKER_SUBMIT_DIRECTORY {_shown(submit)} must be an s3:// source archive or a folder "
+                        f"under {MODEL_DIR} (the model archive) without '..'")
+
+
+def _leaves(path: str) -> bool:
+    parts = path.replace("\\", "/").split("/")
+    return path.startswith(("/", "\\")) or ".." in parts
+
+
+def _shown(value: str) -> str:
+    """A value as errors echo it: quoted, cut to 256 characters."""
+    return repr(value if len(value) <= 256 else value[:256] + "...")
+
+
 def _entry_point(program: str, model_dir: Path, submit: str | None, fetch: Fetch, cache: Path) -> Any:
+    check_entry_point({"SAGEMAKER_PROGRAM": program, **({"SAGEMAKER_SUBMIT_DIRECTORY": submit} if submit else {})})
     places = [model_dir / "code", model_dir]
     if submit and submit.startswith("s3://"):
         places.insert(0, unpack(fetch(submit), cache, submit))
-    elif submit and submit.startswith("/opt/ml/model"):
-        places.insert(0, model_dir / submit[len("/opt/ml/model") :].lstrip("/"))
-    script = next((place / program for place in places if (place / program).is_file()), None)
+    elif submit:
+        places.insert(0, model_dir / submit[len(MODEL_DIR):].lstrip("/"))
+    script = next((place / program for place in places if _inside(place / program, place)), None)
     if script is None:
-        raise LoadError(f"entry point {program} not found in the artifact's code/ or SAGEMAKER_SUBMIT_DIRECTORY")
+        raise LoadError(f"entry point {program[:256]} not found in the artifact's code/ or "
+                        "SAGEMAKER_SUBMIT_DIRECTORY")
     sys.path.insert(0, str(script.parent))  # the script's own helper modules import as in the container
     spec = importlib.util.spec_from_file_location(f"clarimon_entry_{abs(hash(str(script)))}", script)
     if spec is None or spec.loader is None:
-        raise LoadError(f"entry point {program} cannot be imported")
+        raise LoadError(f"entry point {program[:256]} cannot be imported")
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
     except Exception as error:  # the user's module-level code
         raise LoadError(f"{program}: import failed: {type(error).__name__}: {error}") from error
     return module
+
+
+def _inside(script: Path, place: Path) -> bool:
+    """Whether `script` is a file that, links followed, stays inside `place` (an archive's link cannot lead the
+    entry point elsewhere on the host)."""
+    if not script.is_file():
+        return False
+    return script.resolve().is_relative_to(place.resolve())
 
 
 def _xgboost(model_dir: Path) -> Served:

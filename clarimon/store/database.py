@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from importlib import resources as package_files
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -25,6 +26,12 @@ log = logging.getLogger("clarimon.store")
 CONNECT_SECONDS = 5
 STATEMENT_SECONDS = 30
 POOL_SECONDS = 10
+# The client's own deadline for any answer of PostgreSQL exceeds the server's statement timeout by this, so that
+# a slow statement ends with the server's error and only a silent peer meets the client's deadline.
+ANSWER_MARGIN_SECONDS = 5
+
+# The key of a write connection's `info` saying whether status changes go to the outbox (store.outbox reads it).
+NOTIFYING = "clarimon.notifying"
 
 # Any constant works; it only has to be the same for every replica migrating one PostgreSQL database.
 _MIGRATION_LOCK = 0x636C6172
@@ -33,11 +40,13 @@ _MIGRATION_LOCK = 0x636C6172
 class Store:
     """A database: `transaction()` for writes, `reading()` for reads, `upgrade()` for the schema."""
 
-    def __init__(self, url: str, *, pool_size: int = 16) -> None:
+    def __init__(self, url: str, *, pool_size: int = 16, statement_seconds: float = STATEMENT_SECONDS) -> None:
         self.url = url
-        self.engine = _create_engine(url, pool_size)
+        self.engine = _create_engine(url, pool_size, statement_seconds)
         self.dialect = self.engine.dialect.name
         self._secret: bytes | None = None
+        # Whether status changes write notification events to the outbox (a server with receivers says so).
+        self.notifying = False
         # SQLite admits one writer at a time and makes the others poll with growing sleeps (its busy handler);
         # queueing this process's writers on a lock instead keeps the latency tail short.
         self._writer = threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
@@ -48,6 +57,7 @@ class Store:
         into `conflict` (default ResourceInUse; SageMaker answers a taken model name with ValidationException)."""
         with _unavailable_mapped(), self._writer, self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="IMMEDIATE")
+            conn.info[NOTIFYING] = self.notifying
             try:
                 with conn.begin():
                     yield conn
@@ -115,7 +125,7 @@ def _unavailable_mapped() -> Iterator[None]:
         raise ServiceUnavailable("The service is unavailable: its database cannot be reached. Try again.") from error
 
 
-def _create_engine(url: str, pool_size: int) -> Engine:
+def _create_engine(url: str, pool_size: int, statement_seconds: float) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
@@ -126,13 +136,46 @@ def _create_engine(url: str, pool_size: int) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
-    # Every wait on PostgreSQL is bounded: connecting, a statement, a free pooled connection, and a connection
-    # whose peer went silent (TCP keepalives; tcp_user_timeout for data the peer never acknowledges).
-    connect_args = {"connect_timeout": CONNECT_SECONDS, "options": f"-c statement_timeout={STATEMENT_SECONDS * 1000}",
+    # Every wait on PostgreSQL is bounded: connecting, a statement (on the server), a free pooled connection, a
+    # connection whose peer went silent (TCP keepalives; tcp_user_timeout for data the peer never acknowledges),
+    # and, for a peer that acknowledges but never answers (a frozen connection, a hung proxy), the client's own
+    # deadline on every answer (`_Deadline`).
+    milliseconds = int(statement_seconds * 1000)
+    connect_args = {"connect_timeout": CONNECT_SECONDS, "options": f"-c statement_timeout={milliseconds}",
                     "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
-                    "tcp_user_timeout": STATEMENT_SECONDS * 1000}
-    return sa.create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True,
-                            pool_timeout=POOL_SECONDS, connect_args=connect_args)
+                    "tcp_user_timeout": milliseconds}
+    engine = sa.create_engine(url, pool_size=pool_size, max_overflow=4, pool_pre_ping=True,
+                              pool_timeout=POOL_SECONDS, connect_args=connect_args)
+    answer_seconds = statement_seconds + ANSWER_MARGIN_SECONDS
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        connection = _Deadline.connect(*cargs, **cparams)
+        connection.answer_seconds = answer_seconds
+        return connection
+
+    return engine
+
+
+class _Deadline(psycopg.Connection[Any]):
+    """A psycopg connection that waits for each answer of the server (a statement's result, a commit, the pool's
+    ping) no longer than `answer_seconds`; then it closes itself and raises OperationalError, which the pool
+    takes for a disconnect and the store for ServiceUnavailable."""
+
+    answer_seconds: float | None = None
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        """psycopg's wait for one operation's answer, bounded by `answer_seconds` unless given a timeout."""
+        try:
+            return super().wait(gen, interval, timeout if timeout is not None else self.answer_seconds)
+        except _WAIT_TIMEOUT:
+            self.close()  # mid-operation: the protocol's state is lost, the connection cannot be used again
+            raise psycopg.OperationalError(
+                f"the database did not answer within {self.answer_seconds:g} s; connection closed") from None
+
+
+# psycopg raises this private error when `wait` times out (psycopg 3.2+, pinned in constraints.txt).
+_WAIT_TIMEOUT: type[Exception] = psycopg.errors._WaitTimeout
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from clarimon.store import outbox
 from clarimon.store.resources import Bound, filters, keyset
 from clarimon.store.tables import executions, leases
 
@@ -62,13 +64,18 @@ SORT_COLUMNS = {"CreationTime": executions.c.creation_time, "ScheduledTime": exe
 def insert(conn: Connection, *, account: str, region: str, schedule_name: str, scheduled_time: float, now: float,
            status: str, endpoint_name: str | None, job_definition_name: str | None, monitoring_type: str | None,
            processing_job_arn: str | None = None, failure_reason: str | None = None) -> None:
-    """A new execution; IntegrityError when this schedule already has one at `scheduled_time`."""
+    """A new execution; IntegrityError when this schedule already has one at `scheduled_time`. Its status is an
+    event in the outbox."""
     conn.execute(executions.insert().values(
         account=account, region=region, schedule_name=schedule_name, scheduled_time=scheduled_time,
         creation_time=now, last_modified_time=now, status=status, endpoint_name=endpoint_name,
         job_definition_name=job_definition_name, monitoring_type=monitoring_type,
         processing_job_arn=processing_job_arn, failure_reason=failure_reason,
     ))
+    if outbox.notifying(conn):
+        row = conn.execute(sa.select(executions).where(
+            *_schedule(account, region, schedule_name), executions.c.scheduled_time == scheduled_time)).one()
+        _notify(conn, execution_of(row), None)
 
 
 def by_job(conn: Connection, processing_job_arn: str) -> Execution | None:
@@ -114,11 +121,24 @@ def counts_by_status(conn: Connection, schedules: Iterable[tuple[str, str, str, 
 
 def set_status(conn: Connection, processing_job_arn: str, now: float, status: str,
                failure_reason: str | None = None) -> None:
-    """The execution of the job becomes `status`, with its FailureReason when given."""
+    """The execution of the job becomes `status`, with its FailureReason when given; a change of status is an
+    event in the outbox, in the same transaction."""
     values: dict[str, Any] = {"status": status, "last_modified_time": now}
     if failure_reason is not None:
         values["failure_reason"] = failure_reason[:1024]
+    before = by_job(conn, processing_job_arn) if outbox.notifying(conn) else None
     conn.execute(executions.update().where(executions.c.processing_job_arn == processing_job_arn).values(**values))
+    if before is not None and before.status != status:
+        after = by_job(conn, processing_job_arn)
+        if after is not None:
+            _notify(conn, after, before.status)
+
+
+def _notify(conn: Connection, execution: Execution, previous_status: str | None) -> None:
+    outbox.record(conn, kind=outbox.EXECUTION, account=execution.account, region=execution.region,
+                  resource=execution.processing_job_arn or execution.schedule_name, status=execution.status,
+                  previous_status=previous_status, time=execution.last_modified_time,
+                  snapshot=dataclasses.asdict(execution))
 
 
 def page(conn: Connection, query: ExecutionQuery) -> list[Execution]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -10,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from clarimon.nulls import without_nulls
+from clarimon.store import outbox
 from clarimon.store.tables import resources
 
 Tag = dict[str, str]
@@ -81,7 +84,8 @@ def insert(
     job_definition_name: str | None = None,
     monitoring_type: str | None = None,
 ) -> None:
-    """Store a new resource; a taken ARN raises IntegrityError (the transaction maps it)."""
+    """Store a new resource; a taken ARN raises IntegrityError (the transaction maps it). A notified kind's
+    status is an event in the outbox."""
     conn.execute(
         resources.insert().values(
             kind=kind,
@@ -99,6 +103,8 @@ def insert(
             monitoring_type=monitoring_type,
         )
     )
+    if status is not None and kind in outbox.RESOURCE_KINDS and outbox.notifying(conn):
+        _notify(conn, arn, None)
 
 
 def get(conn: Connection, arn: str, *, for_update: bool = False) -> Resource | None:
@@ -128,13 +134,30 @@ def set_tags(conn: Connection, arn: str, tags: list[Tag]) -> None:
 
 def update(conn: Connection, arn: str, now: float, *, status: str | None = None,
            document: dict[str, Any] | None = None, columns: dict[str, Any] | None = None) -> bool:
-    """Change a resource's status, document and/or indexed `columns`; False when it is gone."""
+    """Change a resource's status, document and/or indexed `columns`; False when it is gone. A notified kind's
+    change of status is an event in the outbox, in the same transaction."""
     values: dict[str, Any] = {"last_modified_time": now, **(columns or {})}
+    before = None
     if status is not None:
         values["status"] = status
+        if outbox.notifying(conn):
+            before = conn.execute(sa.select(resources.c.kind, resources.c.status).where(resources.c.arn == arn)).first()
     if document is not None:
         values["document"] = orjson.dumps(without_nulls(document)).decode()
-    return conn.execute(resources.update().where(resources.c.arn == arn).values(**values)).rowcount > 0
+    changed = conn.execute(resources.update().where(resources.c.arn == arn).values(**values)).rowcount > 0
+    if changed and before is not None and before.kind in outbox.RESOURCE_KINDS and before.status != status:
+        _notify(conn, arn, before.status)
+    return changed
+
+
+def _notify(conn: Connection, arn: str, previous_status: str | None) -> None:
+    """The resource's new status as an outbox event, with the resource as it now is."""
+    resource = get(conn, arn)
+    if resource is None or resource.status is None:
+        return
+    outbox.record(conn, kind=resource.kind, account=resource.account, region=resource.region, resource=arn,
+                  status=resource.status, previous_status=previous_status, time=resource.last_modified_time,
+                  snapshot=dataclasses.asdict(resource))
 
 
 def with_status(conn: Connection, kind: str, statuses: tuple[str, ...]) -> list[Resource]:
@@ -148,6 +171,13 @@ def of_kind(conn: Connection, kind: str, account: str | None = None, region: str
     c = resources.c
     scope = [column == value for column, value in ((c.account, account), (c.region, region)) if value is not None]
     return [_resource(row) for row in conn.execute(sa.select(resources).where(c.kind == kind, *scope).order_by(c.id))]
+
+
+def documents(conn: Connection, kinds: tuple[str, ...]) -> Iterator[dict[str, Any]]:
+    """The stored documents of every resource of `kinds`, in any account and region."""
+    query = sa.select(resources.c.document).where(resources.c.kind.in_(kinds)).order_by(resources.c.id)
+    for row in conn.execute(query):
+        yield orjson.loads(row.document)
 
 
 def with_status_among(conn: Connection, arns: list[str], status: str) -> set[str]:

@@ -136,3 +136,28 @@ settings = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text(), nullable=False),
 )
+
+# The notifications outbox: an event per status change, written in the transaction that makes the change, and
+# deleted once every receiver has it (clarimon.jobs.notifications). `claimed_by` / `claimed_until` say which
+# server is sending it, so that with several servers on one database each event is sent by one of them.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # processing-job | endpoint | execution | alert
+    sa.Column("account", sa.String(12), nullable=False),
+    sa.Column("region", sa.String(64), nullable=False),
+    sa.Column("resource", sa.String(512), nullable=False),  # the ARN (an execution: its job's, else schedule name)
+    sa.Column("status", sa.String(64), nullable=False),
+    sa.Column("previous_status", sa.String(64), nullable=True),
+    sa.Column("time", sa.Float(precision=53), nullable=False),  # when the change happened (the event's time)
+    sa.Column("snapshot", sa.Text(), nullable=False),  # the changed row as JSON, which the event is made from
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt", sa.Float(precision=53), nullable=False),  # wall-clock epoch seconds
+    sa.Column("claimed_by", sa.String(64), nullable=True),
+    sa.Column("claimed_until", sa.Float(precision=53), nullable=True),
+    sa.Column("delivered_to", sa.Text(), nullable=True),  # JSON list of the receivers that already have it
+    sa.Column("last_error", sa.Text(), nullable=True),
+    sa.Index("outbox_due", "next_attempt", "id"),
+)

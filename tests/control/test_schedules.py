@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+import orjson
 import pytest
 
 from clarimon.control import job_definitions, processing_jobs, schedules
 from clarimon.control.context import Context
-from clarimon.errors import ResourceNotFound, ValidationException
+from clarimon.errors import AccessDeniedException, ResourceNotFound, ValidationException
 from clarimon.store import executions, resources
 from tests.documents import minimal_definition
 
@@ -102,3 +104,21 @@ def test_delete_stops_the_running_execution_and_keeps_the_history(defined: Conte
         execution = executions.by_job(conn, job)
     assert stopping is not None and stopping.status == "Stopping"
     assert execution is not None and execution.status == "Stopping"
+
+
+def handed_over(ctx: Context, bucket: str) -> Context:
+    """`ctx` after the operator gave `bucket` to another account (--bucket-owners) and restarted."""
+    settings = dataclasses.replace(ctx.settings, bucket_owners={bucket: "111111111111"})
+    return Context(ctx.account, ctx.region, dataclasses.replace(ctx.services, settings=settings))
+
+
+def test_an_update_onto_a_bucket_of_another_account_is_refused(defined: Context) -> None:
+    moved = orjson.loads(orjson.dumps(minimal_definition("moved")).replace(b"s3://bucket/", b"s3://handed-over/"))
+    job_definitions.create(defined, moved)  # the bucket is the caller's (claimed) at creation
+    schedules.create(defined, schedule_request())
+    before = schedules.describe(defined, {"MonitoringScheduleName": "hourly"})
+    request = schedule_request()
+    request["MonitoringScheduleConfig"]["MonitoringJobDefinitionName"] = "moved"
+    with pytest.raises(AccessDeniedException, match="Access Denied: .*'s3://handed-over/"):
+        schedules.update(handed_over(defined, "handed-over"), request)
+    assert schedules.describe(defined, {"MonitoringScheduleName": "hourly"}) == before

@@ -226,3 +226,25 @@ def test_sampled_accuracy_no_worse_than_shap() -> None:
             theirs = explainer.shap_values(rows, nsamples=budget, l1_reg=False, silent=True)
         shap_errors.append(np.abs(theirs - reference).mean())
     assert np.mean(our_errors) <= np.mean(shap_errors), (our_errors, shap_errors)
+
+
+def test_solving_beside_the_evaluation_gives_the_same_values_and_leaves_blas_as_found() -> None:
+    # Batches are solved on a thread of their own while the next is evaluated; with a small memory budget there
+    # are many batches in flight one after another. The values must not depend on it, and the process-wide BLAS
+    # thread limits the threads set and restore must be the caller's again afterwards.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    rng = np.random.default_rng(21)
+    data = rng.normal(size=(60, 9))
+    weights = rng.normal(size=9)
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        return np.asarray(np.tanh(rows @ weights))
+
+    config = {"methods": {"shap": {"baseline": data[:4].tolist(), "num_samples": 300, "seed": 3}}}
+    whole = explain(config, data, predict)
+    with threadpool_limits(limits=1, user_api="blas"):
+        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        streamed = explain(config, data, predict, memory_mb=1)
+        assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == blas
+    np.testing.assert_allclose(streamed.local, whole.local, rtol=0, atol=1e-12)

@@ -145,12 +145,12 @@ def test_chunking_does_not_change_values() -> None:
     big = np.concatenate([v for _, v in kernel_shap.coalition_values(*args, 1 << 30)])
     tiny = np.concatenate([v for _, v in kernel_shap.coalition_values(*args, 500)])
     np.testing.assert_allclose(big, tiny, rtol=0, atol=1e-12)
-    # Two ranges of coalitions, each in a buffer of its own whose background cells stay from row to row.
+    # Two blocks of coalitions per row, in buffers that take turns.
     ranged = np.concatenate([v for _, v in kernel_shap.coalition_values(*args, 2 * 62 * 5 * 6 * 8 // 2 + 100)])
     np.testing.assert_array_equal(big, ranged)
 
 
-def test_buffers_that_keep_their_background_cells_give_the_same_values_with_several_designs() -> None:
+def test_block_sizes_do_not_change_values_with_several_designs() -> None:
     rng = np.random.default_rng(9)
     data = rng.normal(size=(40, 7))
 
@@ -165,6 +165,30 @@ def test_buffers_that_keep_their_background_cells_give_the_same_values_with_seve
     reference = values[1 << 30]
     for got in values.values():
         np.testing.assert_array_equal(got, reference)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.int16, np.uint8])
+def test_synthetic_rows_are_the_row_where_the_coalition_says_and_the_background_elsewhere(dtype: type) -> None:
+    # The fill selects bits: every width of value must come through unchanged, NaN and negative zero included.
+    rng = np.random.default_rng(11)
+    m, k = 5, 3
+    data: np.ndarray = (rng.normal(size=(10, m)) * 50).astype(dtype)
+    if np.issubdtype(dtype, np.floating):
+        data[0, 1], data[4, 2] = np.nan, -0.0
+    seen: list[np.ndarray] = []
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        seen.append(x.copy())
+        return np.zeros(len(x))
+
+    coalitions = kernel_shap.coalitions(m, 12, rng, designs=k)
+    list(kernel_shap.coalition_values(data[:4], data[4:4 + k], np.full(k, 1 / k), coalitions.masks, predict,
+                                      np.arange(m), 1 << 20))
+    synthetic = np.concatenate(seen).reshape(4, 12, k, m)
+    cells = coalitions.masks[np.arange(k) % k]  # (k, s, m): background row b uses design b % G
+    expected = np.where(cells.transpose(1, 0, 2)[None], data[:4, None, None, :], data[None, None, 4:4 + k, :])
+    assert synthetic.dtype == dtype
+    np.testing.assert_array_equal(synthetic.view(f"u{data.itemsize}"), expected.view(f"u{data.itemsize}"))
 
 
 def test_rows_stream_when_a_row_needs_several_blocks() -> None:

@@ -9,6 +9,7 @@ import time
 
 from clarimon.control import processing_jobs
 from clarimon.control.context import Services
+from clarimon.control.states import ProcessingJobStatus
 from clarimon.jobs import leases
 from clarimon.store import executions, resources
 
@@ -46,3 +47,12 @@ def test_stale_and_orphaned_leases_end_their_jobs_failed(services: Services) -> 
         state, reason = status(services, arn)
         assert state == "Failed"
         assert reason is not None and reason.startswith("The server running this job stopped before the job finished")
+
+
+def test_an_ending_reason_names_no_folder_of_the_server(services: Services) -> None:
+    arn = running_job(services, "leaky", leases.owner_id(), time.time())
+    home = services.settings.home
+    reason = f"InternalFailure: FileNotFoundError: [Errno 2] No such file: '{home.resolve()}/models/x/model.joblib'"
+    leases.ended(services, arn, ProcessingJobStatus.FAILED, reason, reason)
+    assert status(services, arn) == ("Failed", "InternalFailure: FileNotFoundError: [Errno 2] No such file: "
+                                               "'<home>/models/x/model.joblib'")

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import botocore.config
 import pytest
 
 from clarimon.objects import LocalObjects, ObjectError, Objects, S3Objects, read_location
-from tests.servers import moto_server
+from tests.servers import free_port, moto_server
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
 
@@ -121,3 +122,50 @@ def test_list_gives_every_object_under_a_prefix_in_key_order(store: Objects) -> 
         "s3://bucket/capture",
     ]
     assert store.list("s3://bucket/nothing/") == []
+
+
+def test_size_is_known_before_reading(store: Objects) -> None:
+    store.write("s3://bucket/sized/model.tar.gz", b"12345")
+    assert store.size("s3://bucket/sized/model.tar.gz") == 5
+    with pytest.raises(ObjectError):
+        store.size("s3://bucket/sized/missing")
+
+
+def test_local_links_are_not_followed_out_of_the_store(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    (outside / "folder").mkdir(parents=True)
+    (outside / "secret.txt").write_text("server secret")
+    (outside / "folder" / "other.txt").write_text("another secret")
+    store = LocalObjects(tmp_path / "s3")
+    store.write("s3://bucket/inside/real.txt", b"mine")
+    bucket = tmp_path / "s3" / "bucket"
+    (bucket / "inside" / "secret.txt").symlink_to(outside / "secret.txt")
+    (bucket / "inside" / "alias.txt").symlink_to(bucket / "inside" / "real.txt")  # stays in the store: followed
+    (bucket / "linked").symlink_to(outside / "folder", target_is_directory=True)
+    for uri in ("s3://bucket/inside/secret.txt", "s3://bucket/linked/other.txt"):
+        with pytest.raises(ObjectError) as refused:
+            store.read(uri)
+        assert str(refused.value) == f"{uri}: no such object"  # nothing said of where the link leads
+        with pytest.raises(ObjectError):
+            store.write(uri, b"overwritten")
+    assert (outside / "secret.txt").read_text() == "server secret"
+    assert (outside / "folder" / "other.txt").read_text() == "another secret"
+    assert store.read("s3://bucket/inside/alias.txt") == b"mine"
+    assert store.list("s3://bucket/") == ["s3://bucket/inside/alias.txt", "s3://bucket/inside/real.txt"]
+    assert store.list("s3://bucket/linked/") == []
+
+
+def test_a_missing_local_object_does_not_say_where_it_was_looked_for(tmp_path: Path) -> None:
+    with pytest.raises(ObjectError) as missing:
+        LocalObjects(tmp_path / "s3").read("s3://bucket/nothing")
+    assert str(tmp_path) not in str(missing.value)
+
+
+def test_s3_errors_do_not_name_the_stores_address(aws_credentials: None) -> None:
+    port = free_port()  # nothing listens there
+    client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+                          config=botocore.config.Config(retries={"max_attempts": 0}, connect_timeout=1))
+    with pytest.raises(ObjectError) as unreachable:
+        S3Objects(f"http://127.0.0.1:{port}", client).read("s3://bucket/model.tar.gz")
+    assert str(unreachable.value).startswith("s3://bucket/model.tar.gz: cannot read: the object store cannot be "
+                                             "reached") and str(port) not in str(unreachable.value)

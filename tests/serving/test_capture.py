@@ -92,6 +92,11 @@ class _Failing(LocalObjects):
             raise OSError("permission denied")
         super().write(uri, data)
 
+    def move_in(self, uri: str, path: Path) -> None:
+        if "/broken/" in uri:
+            raise OSError("permission denied")
+        super().move_in(uri, path)
+
 
 def test_a_folder_the_store_cannot_write_is_counted_and_others_are_written(tmp_path: Path) -> None:
     writer = CaptureWriter(_Failing(tmp_path), tmp_path / "journal", flush_seconds=3600)
@@ -113,15 +118,33 @@ def test_a_journal_left_by_a_dead_writer_is_written_out_once(tmp_path: Path) -> 
     for _ in range(5):
         assert first.offer(CONFIG, EXCHANGE)
     first._journal.close()  # as a kill leaves it: segments on disk, nothing written out
-    segments = list(journal.iterdir())
+    segments = list(journal.rglob("*.journal"))
     assert len(segments) == 1
     kept = segments[0].read_bytes()
     second = CaptureWriter(LocalObjects(tmp_path), journal, flush_seconds=3600)
     second.close()
-    segments[0].write_bytes(kept + b'["s3://bucket/capture/churn/All')  # replayed again, with a torn last line
+    segments[0].parent.mkdir()
+    (segments[0].parent / "STREAM").write_text("s3://bucket/capture/churn/AllTraffic/2025/11/25/09")
+    segments[0].write_bytes(kept + b'{"captureData": {"endpointIn')  # replayed again, with a torn last line
     third = CaptureWriter(LocalObjects(tmp_path), journal, flush_seconds=3600)
     third.close()
     files = list((tmp_path / "bucket" / "capture").rglob("*.jsonl"))
     records: list[Any] = [json.loads(line) for f in files for line in f.read_text().splitlines()]
     assert len(files) == 1 and len(records) == 5
     assert third.dropped == 1
+
+
+def test_a_journal_of_an_older_clarimon_is_written_out(tmp_path: Path) -> None:
+    """Before a segment per folder, every segment lay at the top of the journal and each line named its folder."""
+    journal = tmp_path / "journal"
+    journal.mkdir()
+    folder = "s3://bucket/capture/churn/AllTraffic/2025/11/25/09"
+    line = json.dumps(folder).encode() + b"\t" + json.dumps(record(CONFIG, EXCHANGE, "e-1")).encode() + b"\n"
+    (journal / "20251125T094749000000-0123abcd.journal").write_bytes(line * 2 + b"torn")
+    writer = CaptureWriter(LocalObjects(tmp_path), journal, flush_seconds=3600)
+    writer.close()
+    files = list((tmp_path / "bucket" / "capture").rglob("*.jsonl"))
+    assert len(files) == 1
+    assert [json.loads(x)["eventMetadata"]["eventId"] for x in files[0].read_text().splitlines()] == ["e-1", "e-1"]
+    assert writer.dropped == 1
+    assert list(journal.iterdir()) == []

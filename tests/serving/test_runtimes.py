@@ -202,3 +202,44 @@ def test_models_package_command(tmp_path: Path, fitted: LogisticRegression) -> N
     assert result.returncode == 0, result.stderr
     with tarfile.open(tmp_path / "home" / "s3" / "models" / "churn" / "model.tar.gz") as archive:
         assert sorted(archive.getnames()) == ["code/inference.py", "model.joblib"]
+
+
+@pytest.mark.parametrize(("environment", "wording"), [
+    ({"SAGEMAKER_PROGRAM": "../../outside.py"}, "SAGEMAKER_PROGRAM '../../outside.py' must name a file inside"),
+    ({"SAGEMAKER_PROGRAM": "/tmp/outside.py"}, "SAGEMAKER_PROGRAM '/tmp/outside.py' must name a file inside"),
+    ({"SAGEMAKER_PROGRAM": "code/../../outside.py"}, "relative path without '..'"),
+    ({"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/tmp"},
+     "SAGEMAKER_SUBMIT_DIRECTORY '/tmp' must be an s3:// source archive or a folder under /opt/ml/model"),
+    ({"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/../../../tmp"},
+     "SAGEMAKER_SUBMIT_DIRECTORY '/opt/ml/model/../../../tmp' must be"),
+    ({"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/modelx"}, "must be an s3://"),
+])
+def test_entry_points_outside_the_model_are_refused(tmp_path: Path, fitted: LogisticRegression,
+                                                    environment: dict[str, str], wording: str) -> None:
+    (tmp_path / "outside.py").write_text("raise SystemExit('ran code from outside the model')\n")
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    folder = unpacked(tmp_path, package(tmp_path / "model.joblib", "sklearn"))
+    with pytest.raises(LoadError) as refused:
+        load(SKLEARN, folder, environment, no_fetch, tmp_path / "cache")
+    assert wording in str(refused.value), refused.value
+
+
+def test_an_entry_point_linked_out_of_the_model_is_not_run(tmp_path: Path, fitted: LogisticRegression) -> None:
+    (tmp_path / "outside.py").write_text("raise SystemExit('ran code from outside the model')\n")
+    joblib.dump(fitted, tmp_path / "model.joblib")
+    folder = unpacked(tmp_path, package(tmp_path / "model.joblib", "sklearn"))
+    (folder / "code").mkdir()
+    (folder / "code" / "inference.py").symlink_to(tmp_path / "outside.py")  # as a process on the host could
+    with pytest.raises(LoadError, match="entry point inference.py not found"):
+        load(SKLEARN, folder, {"SAGEMAKER_PROGRAM": "inference.py"}, no_fetch, tmp_path / "cache")
+
+
+def test_load_errors_name_the_container_folder_not_the_server_one(tmp_path: Path) -> None:
+    (tmp_path / "inference.py").write_text("import os\n\ndef model_fn(model_dir):\n"
+                                           "    return open(os.path.join(model_dir, 'absent.joblib'))\n")
+    (tmp_path / "model.joblib").write_bytes(b"")
+    folder = unpacked(tmp_path, package(tmp_path / "model.joblib", "sklearn", tmp_path / "inference.py"))
+    with pytest.raises(LoadError) as failed:
+        load(SKLEARN, folder, {"SAGEMAKER_PROGRAM": "inference.py"}, no_fetch, tmp_path / "cache")
+    message = str(failed.value)
+    assert "/opt/ml/model/absent.joblib" in message and str(tmp_path) not in message, message

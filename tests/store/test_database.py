@@ -19,7 +19,7 @@ def add(store: Store, conn: sa.Connection, name: str, now: float = 1.0) -> None:
 def test_upgrade_is_idempotent(store: Store) -> None:
     store.upgrade()
     with store.reading() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0005"
 
 
 def test_transaction_commits(store: Store) -> None:
