@@ -12,13 +12,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "clarimon"
 
 # package -> the packages it must not import
 FORBIDDEN = {
-    "engine": {"api", "control", "store", "jobs", "serving", "cli", "server"},
-    "store": {"api", "control", "jobs", "cli", "server"},
+    "engine": {"api", "console", "control", "store", "jobs", "serving", "cli", "server"},
+    "store": {"api", "console", "control", "jobs", "cli", "server"},
     "api": {"store", "jobs", "cli", "server"},
-    "control": {"jobs", "api", "cli", "server"},
-    "jobs": {"api", "cli", "server"},
-    "serving": {"api", "control", "store", "jobs", "cli", "server"},
-    "objects": {"api", "control", "store", "jobs", "serving", "engine", "cli", "server"},
+    "console": {"api", "store", "jobs", "serving", "cli", "server"},  # reads through control only
+    "control": {"jobs", "api", "console", "cli", "server"},
+    "jobs": {"api", "console", "cli", "server"},
+    "serving": {"api", "console", "control", "store", "jobs", "cli", "server"},
+    "objects": {"api", "console", "control", "store", "jobs", "serving", "engine", "cli", "server"},
 }
 
 

@@ -1,6 +1,7 @@
 """The ASGI application: SageMaker's AWS JSON 1.1 protocol on `POST /`, sagemaker-runtime's InvokeEndpoint on
-`POST /endpoints/<name>/invocations` (both signed: `identity`), a health check on `GET /ping` (open), and
-Prometheus' `GET /metrics` (a bearer token or anonymous mode: `metrics`).
+`POST /endpoints/<name>/invocations` (both signed: `identity`), a health check on `GET /ping` (open),
+Prometheus' `GET /metrics` (a bearer token or anonymous mode: `metrics`), and the web console under `/console/`
+(a session cookie from a key id and secret: `clarimon.console`).
 
 Operations run on a thread pool (they block on the database); the event loop only parses and routes.
 """
@@ -24,6 +25,8 @@ from clarimon.api.gates import Crowded, Gates
 from clarimon.api.identity import Caller, Identities, Received, Regions, Signed
 from clarimon.api.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from clarimon.api.metrics import Metrics
+from clarimon.console.routes import MAX_FORM_BYTES, Console
+from clarimon.console.sessions import Sessions
 from clarimon.control import invocations
 from clarimon.control.context import Context, Operation, Services
 from clarimon.errors import (
@@ -83,6 +86,9 @@ class App:
             default_region=settings.region, access_keys=settings.access_keys)
         model = service_model.service_model("sagemaker")
         self.models = {name: model.operation_model(name) for name in self.operations}
+        # The console signs in with the keys the API verifies; without them (anonymous mode) it needs no sign-in.
+        self.console = Console(services, Sessions(self.identities.credentials, services.store.secret,
+                                                  settings.account))
         self.metrics = Metrics(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -96,6 +102,8 @@ class App:
                 await self._invoke(scope, receive, send, invocation.group(1))
             elif scope["method"] == "GET" and scope["path"] == "/ping":
                 await _respond(send, 200, b"", "text/plain", str(uuid.uuid4()))
+            elif scope["path"] == "/console" or scope["path"].startswith("/console/"):
+                await self._console(scope, receive, send)
             elif scope["method"] == "GET" and scope["path"] == "/metrics":
                 await self._metrics(scope, send)
             else:
@@ -158,6 +166,25 @@ class App:
                            request_id)
             return
         await _respond(send, 200, page, METRICS_CONTENT_TYPE, request_id)
+
+    async def _console(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = self._request(scope)
+        method, path = scope["method"], scope["path"]
+        try:
+            body = await _read_body(receive, MAX_FORM_BYTES, self.services.settings.body_seconds)
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self.executor, self.console.answer, method, path,
+                                                scope.get("query_string", b"").decode("latin-1"), request.headers,
+                                                body)
+            status, payload, kind = answer.status, answer.body, answer.content_type
+            extra = [(k.encode(), v.encode()) for k, v in answer.headers]
+        except ServiceError as error:  # the database is away, or the form is too large
+            status, payload, kind, extra = error.status, f"{error.message}\n".encode(), "text/plain", []
+        except Exception:
+            log.exception("internal failure console path=%s request_id=%s", path, request.id)
+            status, payload, kind, extra = 500, b"Internal error: see the server's log.\n", "text/plain", []
+        await _respond(send, status, payload, kind, request.id, extra)
+        request.log(f"console={method} path={path} status={status}")
 
     def _request(self, scope: Scope) -> _Request:
         headers = _headers(scope)

@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -63,8 +64,9 @@ class DemoFailed(RuntimeError):
     """A step of the demo did not turn out as it should; the message says which."""
 
 
-def run(home: Path | None) -> int:
-    """`clarimon demo`: serve in a new home folder, deploy, baseline, monitor, drift; returns the exit status."""
+def run(home: Path | None, keep_serving: bool = False) -> int:
+    """`clarimon demo`: serve in a new home folder, deploy, baseline, monitor, drift; returns the exit status.
+    `keep_serving`: afterwards the server stays up, its console's URL printed, until Ctrl-C or SIGTERM."""
     home = (home or Path(f"clarimon-demo-{datetime.datetime.now():%Y%m%d-%H%M%S}")).resolve()
     if home.exists() and any(home.iterdir()):
         print(f"clarimon demo: {home} is not empty; give a new --home", file=sys.stderr)
@@ -75,6 +77,8 @@ def run(home: Path | None) -> int:
     try:
         server.start()
         _demo(server, home)
+        if keep_serving:
+            return _keep_serving(server, started)
     except DemoFailed as error:
         print(f"\nclarimon demo: {error}\n(the server's log: {home / 'server.log'})", file=sys.stderr)
         return 1
@@ -85,6 +89,26 @@ def run(home: Path | None) -> int:
           f"(endpoint_url http://127.0.0.1:8080, the key {ACCESS_KEY} and its secret in that file), e.g. "
           "list_monitoring_executions().")
     return 0
+
+
+def _keep_serving(server: _Server, started: float) -> int:
+    """Leave the demo's server up, saying where its console is and how to sign in, until Ctrl-C or SIGTERM."""
+    print(f"\nDone in {time.monotonic() - started:.0f} s. The server stays up: open its console at\n"
+          f"  {server.url}/console/\nand sign in with the access key id {ACCESS_KEY} and the secret {server.secret}\n"
+          f"(both in {server.credentials}). Ctrl-C stops the server; everything stays in {server.home}.", flush=True)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while server.process is not None and server.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nclarimon demo: stopping the server", flush=True)
+        return 0
+    print(f"\nclarimon demo: the server stopped by itself (its log: {server.home / 'server.log'})", file=sys.stderr)
+    return 1
 
 
 class _Server:

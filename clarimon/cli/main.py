@@ -70,7 +70,7 @@ def _explain(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from clarimon.cli.demo import run
 
-    return run(Path(args.home).expanduser() if args.home else None)
+    return run(Path(args.home).expanduser() if args.home else None, keep_serving=args.keep_serving)
 
 
 def _package(args: argparse.Namespace) -> int:
@@ -218,6 +218,9 @@ def _add_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     """`clarimon demo`."""
     demo = commands.add_parser("demo", help="the whole product in a minute: serve, deploy, baseline, monitor, drift")
     demo.add_argument("--home", help="a new folder for the demo server's data (default ./clarimon-demo-<time>)")
+    demo.add_argument("--keep-serving", action="store_true",
+                      help="leave the demo's server up afterwards and print its web console's URL and how to sign in "
+                           "(Ctrl-C stops it)")
     demo.set_defaults(command=_demo)
 
 

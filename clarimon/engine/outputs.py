@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,14 @@ from clarimon.engine import report
 from clarimon.engine.explain import Explanation
 
 
-def files(explanation: Explanation, *, save_local: bool, parameters: dict[str, Any]) -> dict[str, bytes]:
-    """Clarify's output files by their path in the output folder: analysis.json, report.html and, with
-    `save_local`, explanations_shap/out.csv."""
+def files(explanation: Explanation, *, save_local: bool, parameters: dict[str, Any],
+          baseline: dict[str, Any] | None = None, violations: Sequence[dict[str, Any]] = ()) -> dict[str, bytes]:
+    """Clarify's output files by their path in the output folder: analysis.json, report.html (beside the
+    `baseline` analysis, with the `violations`, when there is one) and, with `save_local`,
+    explanations_shap/out.csv."""
     found = {"analysis.json": orjson.dumps(explanation.to_analysis_json(), option=orjson.OPT_INDENT_2),
-             "report.html": report.render(explanation, parameters).encode()}
+             "report.html": report.render(explanation, parameters, baseline=baseline,
+                                          violations=violations).encode()}
     if save_local:
         found["explanations_shap/out.csv"] = explanation.local_csv()
     return found

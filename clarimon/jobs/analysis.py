@@ -97,7 +97,7 @@ def _run(task: Task, objects: Objects, log: _Log, timer: _Timer) -> Outcome:
     live = explanation.to_analysis_json()
     violations = drift.violations(baseline, live) if baseline is not None else []
     with timer("write"):
-        _write(task, objects, explanation, config, live, violations)
+        _write(task, objects, explanation, config, live, violations, baseline)
     for violation in violations:
         log(f"violation label={violation['label']} {violation['description']}")
     status = ExecutionStatus.COMPLETED_WITH_VIOLATIONS if violations else ExecutionStatus.COMPLETED
@@ -278,9 +278,10 @@ def _timed(predictor: Predictor) -> tuple[Predictor, Callable[[], float]]:
 
 
 def _write(task: Task, objects: Objects, explanation: Explanation, config: AnalysisConfig, live: dict[str, Any],
-           violations: list[dict[str, str]]) -> None:
+           violations: list[dict[str, str]], baseline: dict[str, Any] | None) -> None:
     files = outputs.files(explanation, save_local=config.shap.save_local_shap_values,
-                          parameters={"job": task.job_name, "rows": len(explanation.local)})
+                          parameters={"job": task.job_name, "rows": len(explanation.local)}, baseline=baseline,
+                          violations=violations)
     if violations:
         files["constraint_violations.json"] = orjson.dumps({"version": "1.0", "violations": violations},
                                                            option=orjson.OPT_INDENT_2)

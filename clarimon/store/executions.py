@@ -162,6 +162,14 @@ def sort_value(execution: Execution, sort_by: str) -> Any:
             "Status": execution.status}[sort_by]
 
 
+def one(conn: Connection, account: str, region: str, execution_id: int) -> Execution | None:
+    """The execution with this id in the account and region, or None."""
+    c = executions.c
+    row = conn.execute(sa.select(executions).where(c.id == execution_id, c.account == account,
+                                                   c.region == region)).first()
+    return execution_of(row) if row is not None else None
+
+
 def take_lease(conn: Connection, job_arn: str, owner: str, now: float) -> None:
     """`owner` runs the job; IntegrityError when another server holds it."""
     conn.execute(leases.insert().values(job_arn=job_arn, owner=owner, heartbeat=now))

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import signal
 import subprocess
 import sys
+import threading
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -39,3 +44,44 @@ def test_demo_refuses_a_home_in_use(tmp_path: Path) -> None:
     result = demo(tmp_path / "used")
     assert result.returncode == 2
     assert "is not empty; give a new --home" in result.stderr
+
+
+def test_demo_keep_serving_leaves_the_console_up_until_stopped(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "clarimon", "demo", "--home", str(tmp_path / "demo"),
+                                "--keep-serving"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watchdog = threading.Timer(400, process.kill)
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:
+            seen.append(line)
+            if "Ctrl-C stops the server" in line:
+                break
+        out = "".join(seen)
+        found = regex.search(r"console at\n  (http://127\.0\.0\.1:\d+/console/)\nand sign in with the access key id "
+                             r"(\S+) and the secret (\S+)\n", out)
+        assert found is not None, out
+        url, key, secret = found.groups()
+        jar = http.cookiejar.CookieJar()
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        form = urllib.parse.urlencode({"key_id": key, "secret": secret, "next": "/console/"}).encode()
+        with browser.open(url + "sign-in", data=form, timeout=30) as answer:  # 303 to the overview, followed
+            page = answer.read().decode()
+        assert "cancer-hourly" in page and ">InAlert<" in page  # the drifted hour set the alert off
+        with browser.open(url + "endpoints/us-east-1/cancer", timeout=30) as answer:
+            endpoint = answer.read().decode()
+        counted = regex.search(r'<td>AllTraffic</td><td><span class="num">(\d+)</span></td>', endpoint)
+        assert counted is not None and int(counted.group(1)) > 0, endpoint  # the demo's traffic, as served
+        assert process.poll() is None
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url, timeout=5)
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
