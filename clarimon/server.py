@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from clarimon.api.app import App
-from clarimon.api.operations import SAGEMAKER
+from clarimon.api.operations import LOGS, SAGEMAKER
 from clarimon.clock import for_settings
 from clarimon.config import Settings
 from clarimon.control import endpoints
@@ -49,5 +49,5 @@ def assemble(
         services.host.stop()
         services.store.close()
 
-    return App(services, SAGEMAKER if operations is None else operations, on_startup=start, on_shutdown=stop,
-               workers=workers)
+    return App(services, SAGEMAKER if operations is None else operations, log_operations=LOGS, on_startup=start,
+               on_shutdown=stop, workers=workers)

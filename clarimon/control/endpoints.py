@@ -7,6 +7,7 @@ a server restart deploys its endpoints again. Deployment runs on a background th
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from typing import Any
@@ -16,6 +17,7 @@ from clarimon.control.context import Context, Request, Response, Services
 from clarimon.control.families import Family
 from clarimon.control.states import DEPLOYED, ENDPOINT, SERVING, EndpointStatus
 from clarimon.errors import ServiceError, ValidationException
+from clarimon.serving import log_files
 from clarimon.serving.artifacts import ArtifactError, unpack
 from clarimon.serving.host import Deployment, Variant
 from clarimon.serving.workers import ModelSpec, Worker, WorkerFailed
@@ -201,7 +203,11 @@ def _deploy_config(services: Services, account: str, region: str, arn: str, conf
     ctx = Context(account, region, services)
     try:
         config = endpoint_configs.FAMILY.get(ctx, config_name)
-        deployment, summaries = _load(ctx, config.document, weights)
+        with services.store.reading() as conn:
+            endpoint = resources.get(conn, arn)
+        if endpoint is None:  # deleted before its deployment began
+            return
+        deployment, summaries = _load(ctx, endpoint.name, config.document, weights)
         deployment.capture = config.document.get("DataCaptureConfig")
     except Exception as error:  # whatever stops one deployment is that endpoint's FailureReason, never silence
         if isinstance(error, ServiceError):
@@ -242,7 +248,17 @@ def _failed(ctx: Context, arn: str, reason: str, keep_serving: bool) -> None:
         resources.update(conn, arn, ctx.now(), status=status, document=document)
 
 
-def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]
+def _logged(ctx: Context, spec: ModelSpec, endpoint: str, variant: str, index: int) -> ModelSpec:
+    """`spec` for the worker `index` of an endpoint's variant: it logs to the stream `<variant>/<instance id>` of
+    the endpoint's log group."""
+    home = ctx.settings.home
+    instance = log_files.instance_id(arns.arn(ctx, "endpoint", endpoint), variant, index)
+    return dataclasses.replace(spec, log_file=log_files.endpoint_stream(home, ctx.account, ctx.region, endpoint,
+                                                                        variant, instance),
+                               clock_file=ctx.settings.clock_file)
+
+
+def _load(ctx: Context, endpoint: str, config: dict[str, Any], weights: dict[str, float]
           ) -> tuple[Deployment, list[dict[str, Any]]]:
     variants, summaries = [], []
     try:
@@ -250,7 +266,7 @@ def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]
             spec = model_spec_of(ctx, variant["ModelName"])
             image = spec.image
             count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
-            workers = [Worker(spec) for _ in range(count)]
+            workers = [Worker(_logged(ctx, spec, endpoint, variant["VariantName"], i)) for i in range(count)]
             weight = weights.get(variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)))
             variants.append(Variant(variant["VariantName"], weight, workers))
             summaries.append({

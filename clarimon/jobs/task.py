@@ -56,6 +56,8 @@ class Task:
     memory_mb: int = 1024
     publish_metrics: bool = True  # a monitoring execution's metrics (cloudwatch_metrics.jsonl)
     dask_scheduler: str | None = None  # where `instance_count` > 1 parts run; None: local processes
+    log_file: str | None = None  # the job's log stream (`serving.log_files`), written line by line as it runs
+    clock_file: str | None = None  # the server's clock file, if it has one: the log's timestamps are its time
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,14 @@ import logging
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from clarimon.serving import codecs
+from clarimon.clock import for_settings
+from clarimon.serving import codecs, log_files
 from clarimon.serving.lifeline import PROCESSES, die_with_parent
 
 log = logging.getLogger("clarimon.workers")
@@ -64,26 +66,33 @@ class ModelSpec:
     cache: Path
     source: bytes | None = None  # an s3:// SAGEMAKER_SUBMIT_DIRECTORY, fetched by the parent
     archive: str | None = None  # the ModelDataUrl `model_dir` was unpacked from (for processes elsewhere)
+    log_file: Path | None = None  # an endpoint worker's log stream (`log_files`): its output and what it did
+    clock_file: Path | None = None  # the server's clock file, if any: the log's timestamps are its time
 
 
 def _serve(connection: Connection, spec: ModelSpec) -> None:
     from clarimon.serving import runtimes
 
     die_with_parent()  # a killed server must not leave a worker busy in a request behind
+    note = _log(spec)
 
     def fetch(uri: str) -> bytes:
         if spec.source is None:
             raise runtimes.LoadError(f"{uri}: the source was not fetched")
         return spec.source
 
+    note(f"Loading the model: image {spec.image}, model data {spec.archive or spec.model_dir}")
     try:
         handler = runtimes.load(spec.image, spec.model_dir, spec.environment, fetch, spec.cache)
     except (runtimes.UnsupportedImage, runtimes.LoadError) as error:
+        note(f"The model failed to load: {error}")
         connection.send(("failed", str(error)))
         return
     except Exception as error:  # anything else that stops the model loading is the endpoint's FailureReason
+        note(f"The model failed to load: {type(error).__name__}: {error}")
         connection.send(("failed", f"{type(error).__name__}: {error}"))
         return
+    note("The model is loaded; serving requests.")
     connection.send(("ready", None))
     while True:
         try:
@@ -96,12 +105,23 @@ def _serve(connection: Connection, spec: ModelSpec) -> None:
             connection.send(("bad-request", str(error)))
             continue
         except runtimes.InferenceError as error:
+            note(f"The model answered a request with an error: {error}")
             connection.send(("model-error", str(error)))
             continue
         if len(answer) > ANSWER_LIMIT:  # checked here, so that an oversized answer never reaches the server
             connection.send(("too-large", len(answer)))
         else:
             connection.send(("ok", (answer, answer_type)))
+
+
+def _log(spec: ModelSpec) -> Callable[[str], None]:
+    """Where a worker writes what it does: its log stream, which also gets the model code's prints and
+    tracebacks (as a container's stdout and stderr go to CloudWatch); nowhere when it has none."""
+    if spec.log_file is None:
+        return lambda message: None
+    writer = log_files.LogWriter(spec.log_file, for_settings(spec.clock_file))
+    log_files.capture_output(writer)
+    return writer
 
 
 def _start(spec: ModelSpec) -> tuple[Any, Connection]:
