@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import boto3
 import joblib
 import numpy as np
 import pytest
+from packaging.requirements import Requirement
 from sklearn.linear_model import LogisticRegression
 
 from clarimon.serving.packaging import package
@@ -31,6 +33,7 @@ pytestmark = pytest.mark.e2e
 
 SDK3 = "sagemaker==3.27.0"  # the 3.x release this test is pinned to
 SDK3_INSTALL_SECONDS = 1500  # a cold install on a loaded 2-core machine took 586 s
+ROOT = Path(__file__).parents[2]
 
 
 def sdk3_python() -> Path:
@@ -49,6 +52,31 @@ def sdk3_python() -> Path:
     marker.write_text(SDK3)
     print(f"built {folder} with {SDK3} in {time.monotonic() - started:.0f} s")
     return python
+
+
+def dependencies() -> list[Requirement]:
+    return [Requirement(text) for text in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "dependencies"]]
+
+
+def test_clarimon_installs_beside_sdk3() -> None:
+    """Every package clarimon depends on that the SDK 3.x environment has (pip resolved it for the SDK: mlflow's
+    pyarrow<26, the SDK's boto3, numpy, pandas...) is at a version clarimon accepts; and constraints.txt, the
+    README's reproducible install, pins versions inside clarimon's ranges."""
+    listed = subprocess.run([str(sdk3_python()), "-c", "import importlib.metadata as m, json; print(json.dumps("
+                             "{d.metadata['Name'].lower().replace('_', '-'): d.version for d in m.distributions()}))"],
+                            capture_output=True, text=True, check=True)
+    installed = json.loads(listed.stdout)
+    shared = {r.name.lower(): r for r in dependencies() if r.name.lower() in installed}
+    assert {"pyarrow", "numpy", "boto3", "botocore"} <= set(shared)
+    refused = {name: (installed[name], str(r.specifier)) for name, r in shared.items()
+               if not r.specifier.contains(installed[name], prereleases=True)}
+    assert refused == {}
+    pins = dict(line.strip().lower().split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                if "==" in line)
+    outside = {r.name: (pins.get(r.name.lower()), str(r.specifier)) for r in dependencies()
+               if pins.get(r.name.lower()) is None or not r.specifier.contains(pins[r.name.lower()])}
+    assert outside == {}
 
 
 # One backend: the client's flow is what this test is about; the 2.x SDK test covers both databases.
