@@ -107,7 +107,7 @@ def _documents(operation: str) -> list[dict[str, Any]]:
     """Complete valid requests of the create operations (and of the logs operations, on a stream that exists),
     which random generation seldom reaches."""
     stream = {"logGroupName": "/aws/sagemaker/ProcessingJobs", "logStreamName": "fuzz/algo-1-1"}
-    documents = {
+    documents: dict[str, list[dict[str, Any]]] = {
         "GetLogEvents": [stream, {**stream, "nextToken": "f/AAAA", "startFromHead": True}],
         "FilterLogEvents": [{"logGroupName": stream["logGroupName"], "logStreamNamePrefix": "fuzz/",
                              "filterPattern": '?ERROR "a phrase" -x'}],
