@@ -55,6 +55,9 @@ def signed_server(make_server: Any, tmp_path: Path) -> Server:
     return server
 
 
+# One backend: the SDK waits 30 s between its looks at the job's status; the tokens' secret is the database's,
+# and tests/control/test_log_events.py reads them on both.
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_a_jobs_log_through_boto3_and_the_sdks_tailing(signed_server: Server, tmp_path: Path,
                                                        fitted: LogisticRegression,  # noqa: F811
                                                        monkeypatch: pytest.MonkeyPatch,
