@@ -72,6 +72,20 @@ class InternalFailure(ServiceError):
     status = 500
 
 
+class InvalidParameterException(ServiceError):
+    """A CloudWatch Logs request with a bad parameter: that service's code for what SageMaker calls a
+    ValidationException, with the same "1 validation error detected: ..." messages for broken constraints."""
+
+    code = "InvalidParameterException"
+
+
+class LogsResourceNotFound(ServiceError):
+    """A CloudWatch Logs group or stream that does not exist (the service's code, unlike SageMaker's
+    ResourceNotFound, ends in Exception)."""
+
+    code = "ResourceNotFoundException"
+
+
 class InvocationError(ServiceError):
     """An InvokeEndpoint failure as sagemaker-runtime reports it (its code also in the x-amzn-ErrorType header)."""
 

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 
 from clarimon.api.app import App
-from clarimon.api.operations import SAGEMAKER
+from clarimon.api.operations import LOGS, SAGEMAKER
 from clarimon.clock import for_settings
 from clarimon.config import Settings
 from clarimon.control import results_backfill
@@ -76,8 +76,8 @@ def assemble(
         services.host.stop()
         services.store.close()
 
-    return App(services, SAGEMAKER if operations is None else operations, on_startup=start, on_shutdown=stop,
-               workers=workers)
+    return App(services, SAGEMAKER if operations is None else operations, log_operations=LOGS, on_startup=start,
+               on_shutdown=stop, workers=workers)
 
 
 def _backfill(services: Services) -> None:

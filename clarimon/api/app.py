@@ -1,5 +1,6 @@
-"""The ASGI application: SageMaker's AWS JSON 1.1 protocol on `POST /`, sagemaker-runtime's InvokeEndpoint on
-`POST /endpoints/<name>/invocations` (both signed: `identity`), a health check on `GET /ping` (open),
+"""The ASGI application: SageMaker's AWS JSON 1.1 protocol on `POST /`, CloudWatch Logs' (the same protocol, told
+apart by its `X-Amz-Target` prefix) on `POST /` too, sagemaker-runtime's InvokeEndpoint on
+`POST /endpoints/<name>/invocations` (all signed: `identity`), a health check on `GET /ping` (open),
 Prometheus' `GET /metrics` (a bearer token or anonymous mode: `metrics`), and the web console under `/console/`
 (a session cookie from a key id and secret: `clarimon.console`).
 
@@ -32,6 +33,7 @@ from clarimon.control.context import Context, Operation, Services
 from clarimon.errors import (
     EndpointUnavailable,
     InternalFailure,
+    InvalidParameterException,
     InvocationError,
     InvocationFailure,
     InvocationValidationError,
@@ -55,6 +57,23 @@ Send = Callable[[Message], Awaitable[None]]
 TARGET_PREFIX = "SageMaker."
 MAX_BODY_BYTES = 16 * 1024 * 1024
 INVOCATION_THREADS = 64
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One AWS JSON 1.1 service served on `POST /`: its target prefix, the service name its requests are signed
+    for, its botocore model, and the code its validation errors carry."""
+
+    target_prefix: str
+    signing_service: str
+    model: str
+    invalid: type[ServiceError] = ValidationException
+
+
+SAGEMAKER = Protocol(TARGET_PREFIX, "sagemaker", "sagemaker")
+# CloudWatch Logs reports a broken constraint as InvalidParameterException, in Coral's usual words.
+LOGS = Protocol("Logs_20140328.", "logs", "logs", InvalidParameterException)
+
 _INVOCATIONS = regex.compile(r"/endpoints/([^/]+)/invocations")
 _ENDPOINT_NAME = service_model.service_model("sagemaker-runtime").operation_model("InvokeEndpoint").input_shape.members[
     "EndpointName"]
@@ -68,6 +87,7 @@ class App:
         services: Services,
         operations: dict[str, Operation],
         *,
+        log_operations: dict[str, Operation] | None = None,
         on_startup: Callable[[], None],
         on_shutdown: Callable[[], None],
         workers: int = 16,
@@ -84,8 +104,9 @@ class App:
         self.identities = Identities(
             credentials=settings.credentials, regions=Regions(settings.regions), default_account=settings.account,
             default_region=settings.region, access_keys=settings.access_keys)
-        model = service_model.service_model("sagemaker")
-        self.models = {name: model.operation_model(name) for name in self.operations}
+        self.tables = {SAGEMAKER: self.operations, LOGS: log_operations or {}}
+        self.models = {(protocol, name): service_model.operation_model(name, protocol.model)
+                       for protocol, table in self.tables.items() for name in table}
         # The console signs in with the keys the API verifies; without them (anonymous mode) it needs no sign-in.
         self.console = Console(services, Sessions(self.identities.credentials, services.store.secret,
                                                   settings.account))
@@ -97,7 +118,7 @@ class App:
         elif scope["type"] == "http":
             invocation = _INVOCATIONS.fullmatch(scope["path"]) if scope["method"] == "POST" else None
             if scope["method"] == "POST" and scope["path"] == "/":
-                await self._sagemaker(scope, receive, send)
+                await self._json(scope, receive, send)
             elif invocation is not None:
                 await self._invoke(scope, receive, send, invocation.group(1))
             elif scope["method"] == "GET" and scope["path"] == "/ping":
@@ -123,21 +144,25 @@ class App:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _sagemaker(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A JSON 1.1 request: SageMaker's, or CloudWatch Logs' when its target says so."""
         request = self._request(scope)
         target = request.headers.get("x-amz-target", "")
-        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else target or "-"
+        protocol = LOGS if target.startswith(LOGS.target_prefix) else SAGEMAKER
+        known = target.startswith(protocol.target_prefix)
+        operation = target[len(protocol.target_prefix):] if known else target or "-"
         status = 200
         try:
-            caller, signed = self.identities.before_body(request.received)
+            caller, signed = self.identities.before_body(request.received, protocol.signing_service)
             body = await _read_body(receive, MAX_BODY_BYTES, self.services.settings.body_seconds)
             context = self._verified(request, caller, signed, body)
-            handler = self.operations.get(operation) if target.startswith(TARGET_PREFIX) else None
+            handler = self.tables[protocol].get(operation) if known else None
             if handler is None:
                 raise UnknownOperationException(f"clarimon does not serve the operation {target or '(none)'}.")
             parsed = _parse(body)
             loop = asyncio.get_running_loop()
-            result = await loop.run_in_executor(self.executor, self._run, operation, handler, context, parsed)
+            result = await loop.run_in_executor(self.executor, self._run, protocol, operation, handler, context,
+                                                parsed)
             payload = orjson.dumps(result)
         except ServiceError as error:
             status, payload = error.status, _rendered(error)
@@ -240,9 +265,13 @@ class App:
         request.log(f"op=InvokeEndpoint endpoint={name} status={status}")
         request.count("InvokeEndpoint", failure.code if failure is not None else "")
 
-    def _run(self, operation: str, handler: Operation, context: Context, request: dict[str, Any]) -> Any:
-        model = self.models[operation]
-        validation.validate(model.input_shape, request)
+    def _run(self, protocol: Protocol, operation: str, handler: Operation, context: Context,
+             request: dict[str, Any]) -> Any:
+        model = self.models[(protocol, operation)]
+        try:
+            validation.validate(model.input_shape, request)
+        except ValidationException as error:
+            raise protocol.invalid(error.message) from None
         return wire.project(model.output_shape, handler(context, request))
 
 

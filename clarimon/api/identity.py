@@ -24,7 +24,8 @@ from clarimon.errors import (
     UnrecognizedClientException,
 )
 
-# What boto3 signs SageMaker and sagemaker-runtime requests with: both models' `signingName` is "sagemaker".
+# What boto3 signs SageMaker and sagemaker-runtime requests with: both models' `signingName` is "sagemaker"
+# (CloudWatch Logs requests are signed for "logs": the caller of `before_body` says which service it serves).
 SIGNING_SERVICE = "sagemaker"
 
 
@@ -96,9 +97,9 @@ class Identities:
         """True when requests are not verified (no credentials configured)."""
         return not self.credentials
 
-    def before_body(self, request: Received) -> tuple[Caller, Signed | None]:
-        """The caller, checked as far as it can be without the body (header, key, time, scope); with what
-        `after_body` verifies the signature against (None in anonymous mode)."""
+    def before_body(self, request: Received, service: str = SIGNING_SERVICE) -> tuple[Caller, Signed | None]:
+        """The caller, checked as far as it can be without the body (header, key, time, scope: signed for
+        `service`); with what `after_body` verifies the signature against (None in anonymous mode)."""
         if self.anonymous:
             return self._anonymous(request.authorization), None
         if not request.authorization:
@@ -109,8 +110,8 @@ class Identities:
             raise UnrecognizedClientException("The security token included in the request is invalid.")
         amz_date, when = signatures.timestamp(request.amz_date, request.authorization)
         signatures.check_time(auth, amz_date, when, datetime.fromtimestamp(self.clock(), UTC))
-        if auth.service != SIGNING_SERVICE:
-            raise InvalidSignatureException(f"Credential should be scoped to correct service: '{SIGNING_SERVICE}'.")
+        if auth.service != service:
+            raise InvalidSignatureException(f"Credential should be scoped to correct service: '{service}'.")
         self._served(auth.region)
         return Caller(credential.account, auth.region), Signed(auth, amz_date, credential.secret)
 

@@ -1,4 +1,5 @@
-"""The table of operations clarimon serves: SageMaker operation name -> function of (context, request)."""
+"""The tables of operations clarimon serves: operation name -> function of (context, request), for SageMaker and for
+CloudWatch Logs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from clarimon.control import (
     endpoint_configs,
     endpoints,
     job_definitions,
+    log_events,
     models,
     monitoring_executions,
     processing_jobs,
@@ -52,4 +54,11 @@ SAGEMAKER: dict[str, Operation] = {
     "AddTags": tagging.add,
     "ListTags": tagging.list_,
     "DeleteTags": tagging.delete,
+}
+
+# What SageMaker's clients read of CloudWatch Logs: job and endpoint logs (`control.log_events`).
+LOGS: dict[str, Operation] = {
+    "DescribeLogStreams": log_events.describe_log_streams,
+    "GetLogEvents": log_events.get_log_events,
+    "FilterLogEvents": log_events.filter_log_events,
 }

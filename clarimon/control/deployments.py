@@ -26,6 +26,7 @@ through another server is served here within one interval plus the models' load 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -33,10 +34,11 @@ from dataclasses import replace
 from typing import Any
 
 from clarimon.config import Settings
-from clarimon.control import endpoint_configs, models
+from clarimon.control import arns, endpoint_configs, models
 from clarimon.control.context import Context, Services
 from clarimon.control.states import EndpointStatus
 from clarimon.errors import ServiceError, ServiceUnavailable, without_folders
+from clarimon.serving import log_files
 from clarimon.serving.artifacts import ArtifactError, Lease, Limits, lease, too_large
 from clarimon.serving.host import Deployment, Variant
 from clarimon.serving.workers import ModelSpec, Worker, WorkerFailed
@@ -199,7 +201,7 @@ def _ready(ctx: Context, row: Resource, config: str, weights: dict[str, float]) 
     staged = ctx.services.host.staged(row.arn)
     if staged is not None and staged.serves(row.id, config):
         return staged
-    deployment = load(ctx, config, weights)
+    deployment = load(ctx, row.name, config, weights)
     deployment.row = row.id
     ctx.services.host.stage(row.arn, deployment)
     return deployment
@@ -246,13 +248,13 @@ def _without(document: dict[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != key}
 
 
-def load(ctx: Context, config_name: str, weights: dict[str, float]) -> Deployment:
-    """The endpoint configuration `config_name` loaded in worker processes, `weights` replacing the variants'
-    InitialVariantWeight; DeploymentFailed with the FailureReason when it cannot be (ServiceUnavailable passes:
-    the database, not the configuration, is at fault)."""
+def load(ctx: Context, endpoint: str, config_name: str, weights: dict[str, float]) -> Deployment:
+    """The endpoint configuration `config_name` loaded in worker processes for `endpoint` (their log streams are
+    its), `weights` replacing the variants' InitialVariantWeight; DeploymentFailed with the FailureReason when it
+    cannot be (ServiceUnavailable passes: the database, not the configuration, is at fault)."""
     try:
         config = endpoint_configs.FAMILY.get(ctx, config_name).document
-        deployment = _load(ctx, config, weights)
+        deployment = _load(ctx, endpoint, config, weights)
     except ServiceUnavailable:
         raise
     except Exception as error:  # whatever stops one deployment is that endpoint's FailureReason, never silence
@@ -271,7 +273,20 @@ def load(ctx: Context, config_name: str, weights: dict[str, float]) -> Deploymen
     return deployment
 
 
-def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]) -> Deployment:
+def _logged(ctx: Context, spec: ModelSpec, endpoint: str, variant: str, index: int) -> ModelSpec:
+    """`spec` for the worker `index` of an endpoint's variant: it logs to the stream `<variant>/<instance id>` of
+    the endpoint's log group (a file the worker's user may write, when workers run as another user)."""
+    instance = log_files.instance_id(arns.arn(ctx, KIND, endpoint), variant, index)
+    stream = log_files.endpoint_stream(ctx.settings.home, ctx.account, ctx.region, endpoint, variant, instance)
+    user = ctx.services.host.zygotes.box.account()
+    if user is not None:
+        stream.parent.mkdir(parents=True, exist_ok=True)
+        stream.touch(mode=0o600)
+        os.chown(stream, user.uid, user.gid)
+    return replace(spec, log_file=stream, clock_file=ctx.settings.clock_file)
+
+
+def _load(ctx: Context, endpoint: str, config: dict[str, Any], weights: dict[str, float]) -> Deployment:
     variants: list[Variant] = []
     summaries = []
     held: list[Lease] = []  # the unpacked archives, kept until the deployment stops
@@ -280,7 +295,8 @@ def _load(ctx: Context, config: dict[str, Any], weights: dict[str, float]) -> De
             spec = model_spec_of(ctx, variant["ModelName"], held)
             image = spec.image
             count = max(1, min(int(variant.get("InitialInstanceCount", 1)), MAX_WORKERS_PER_VARIANT))
-            workers = [Worker(spec, ctx.services.host.zygotes) for _ in range(count)]
+            workers = [Worker(_logged(ctx, spec, endpoint, variant["VariantName"], i), ctx.services.host.zygotes)
+                       for i in range(count)]
             weight = weights.get(variant["VariantName"], float(variant.get("InitialVariantWeight", 1.0)))
             variants.append(Variant(variant["VariantName"], weight, workers))
             summaries.append({

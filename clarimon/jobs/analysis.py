@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from clarimon.clock import for_settings
 from clarimon.control.states import ExecutionStatus
 from clarimon.engine import drift, outputs
 from clarimon.engine.config import AnalysisConfig, ConfigError, by_index
@@ -35,6 +36,7 @@ from clarimon.objects import ObjectError, Objects, open_objects
 from clarimon.serving import boxes, runtimes
 from clarimon.serving.artifacts import ArtifactError, unpack
 from clarimon.serving.lifeline import die_with_parent
+from clarimon.serving.log_files import LogWriter
 from clarimon.serving.workers import ModelSpec
 from clarimon.timestamps import iso
 
@@ -42,15 +44,27 @@ DASK_CONNECT_SECONDS = 30  # how long a job tries to reach the Dask scheduler be
 
 
 class _Log:
-    def __init__(self) -> None:
+    """The job's log: kept for execution.log, and written line by line to the job's log stream (what CloudWatch
+    Logs operations serve while the job runs), with the server's clock."""
+
+    def __init__(self, task: Task) -> None:
         self.lines: list[str] = []
+        self.clock = for_settings(Path(task.clock_file) if task.clock_file else None)
+        self.stream = LogWriter(Path(task.log_file), self.clock) if task.log_file else None
 
     def __call__(self, message: str) -> None:
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = self.clock()
+        stamp = datetime.datetime.fromtimestamp(now, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         self.lines.append(f"{stamp} {message}")
+        if self.stream is not None:
+            self.stream(message, now)
 
     def text(self) -> bytes:
         return ("\n".join(self.lines) + "\n").encode()
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
 
 
 class _Timer:
@@ -69,7 +83,7 @@ class _Timer:
 def run(task: Task) -> Outcome:
     """The execution's outcome; outputs and the log are written to `task.output_uri`."""
     os.environ.update(task.environment)  # the app specification's Environment, as the container would see it
-    log, timer = _Log(), _Timer()
+    log, timer = _Log(task), _Timer()
     objects = open_objects(Path(task.home), task.s3_endpoint_url)
     window = f" window=[{iso(task.start)}, {iso(task.end)})" if task.start and task.end else ""
     log(f"job={task.job_name}{window} source={task.source.uri}")
@@ -82,6 +96,7 @@ def run(task: Task) -> Outcome:
         objects.write(_join(task.output_uri, "execution.log"), log.text())
     except ObjectError:
         pass  # the outputs' location is unwritable: the outcome already says so where it matters
+    log.close()
     return outcome
 
 

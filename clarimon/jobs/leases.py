@@ -27,17 +27,18 @@ from clarimon.timestamps import iso, utc
 log = logging.getLogger("clarimon.leases")
 
 
-def started(services: Services, arn: str) -> None:
-    """Pending -> InProgress (the job's process is starting)."""
+def started(services: Services, arn: str) -> float:
+    """Pending -> InProgress (the job's process is starting); when, in epoch seconds."""
     with services.store.transaction() as conn:
         job = resources.get(conn, arn, for_update=True)
-        if job is None or job.status != ProcessingJobStatus.IN_PROGRESS:
-            return
         now = services.now()
+        if job is None or job.status != ProcessingJobStatus.IN_PROGRESS:
+            return now
         resources.update(conn, arn, now, document={**job.document, "ProcessingStartTime": now})
         execution = executions.by_job(conn, arn)
         if execution is not None and EXECUTION.allows(execution.status, ExecutionStatus.IN_PROGRESS):
             executions.set_status(conn, arn, now, ExecutionStatus.IN_PROGRESS)
+    return now
 
 
 def stop_requested(services: Services, arns_: list[str]) -> set[str]:

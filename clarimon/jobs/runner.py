@@ -20,13 +20,15 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 
+from clarimon.control import arns
 from clarimon.control.context import Services
 from clarimon.control.states import ExecutionStatus, ProcessingJobStatus
 from clarimon.errors import ServiceError
 from clarimon.jobs import analysis, leases, preparation
 from clarimon.jobs.task import Outcome, Task
-from clarimon.serving import boxes
+from clarimon.serving import boxes, log_files
 from clarimon.serving.artifacts import ArtifactError, Lease
 from clarimon.serving.lifeline import PROCESSES
 from clarimon.serving.zygotes import Child, ZygoteFailed, Zygotes
@@ -154,7 +156,9 @@ class Runner:
         if self._model_user is not None:
             task = dataclasses.replace(task, model_user=(self._model_user.uid, self._model_user.gid))
         limit = preparation.max_runtime(self.services, job.arn)
-        leases.started(self.services, job.arn)
+        stream = self._stream(job.arn, task.job_name, leases.started(self.services, job.arn))
+        clock_file = self.services.settings.clock_file
+        task = dataclasses.replace(task, log_file=str(stream), clock_file=str(clock_file) if clock_file else None)
         log.info("job started arn=%s instances=%d max_runtime=%s", job.arn, task.instance_count, limit)
         try:
             process = start_job(self._zygotes, task)
@@ -188,12 +192,29 @@ class Runner:
         elif elapsed > limit:
             message = (f"MaxRuntimeExceeded: the job ran past StoppingCondition.MaxRuntimeInSeconds ({limit:g} s) "
                        "and was stopped.")
+            self._note(stream, message)
             leases.ended(self.services, job.arn, ProcessingJobStatus.STOPPED, message, message)
         elif job.stop.is_set():
+            self._note(stream, "Stopping the job on request.")
             self._end_stopped(job, elapsed)
         else:
             reason = "The job's process ended unexpectedly; see the server's log."
+            self._note(stream, reason)
             leases.ended(self.services, job.arn, ProcessingJobStatus.FAILED, reason, reason)
+
+    def _stream(self, arn: str, job_name: str, started: float) -> Path:
+        """The file of the job's log stream (`<job>/algo-1-<epoch seconds>` in its account's logs)."""
+        parts = arns.parse(arn)
+        account, region = (parts.account, parts.region) if parts else (self.services.settings.account, "-")
+        return log_files.job_stream(self.services.settings.home, account, region, job_name, started)
+
+    def _note(self, stream: Path, message: str) -> None:
+        """A line in the job's log stream about an ending the job's process could not write itself."""
+        writer = log_files.LogWriter(stream, self.services.clock)
+        try:
+            writer(message)
+        finally:
+            writer.close()
 
     def _end_stopped(self, job: _Running, elapsed: float) -> None:
         if self._closing.is_set():  # a clean stop of the server: the job will not come back

@@ -58,6 +58,8 @@ class Task:
     publish_metrics: bool = True  # a monitoring execution's metrics (cloudwatch_metrics.jsonl)
     dask_scheduler: str | None = None  # where `instance_count` > 1 parts run; None: local processes
     model_user: tuple[int, int] | None = None  # (uid, gid) the model's code runs as (--worker-user), locally
+    log_file: str | None = None  # the job's log stream (`serving.log_files`), written line by line as it runs
+    clock_file: str | None = None  # the server's clock file, if it has one: the log's timestamps are its time
 
 
 @dataclass(frozen=True)

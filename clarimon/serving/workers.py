@@ -15,12 +15,14 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from clarimon.serving import boxes, codecs
+from clarimon.clock import for_settings
+from clarimon.serving import boxes, codecs, log_files
 from clarimon.serving.lifeline import PROCESSES
 from clarimon.serving.zygotes import Child, ZygoteFailed, Zygotes
 
@@ -69,6 +71,8 @@ class ModelSpec:
     cache: Path
     source: bytes | None = None  # an s3:// SAGEMAKER_SUBMIT_DIRECTORY, fetched by the parent
     archive: str | None = None  # the ModelDataUrl `model_dir` was unpacked from (for processes elsewhere)
+    log_file: Path | None = None  # an endpoint worker's log stream (`log_files`): its output and what it did
+    clock_file: Path | None = None  # the server's clock file, if any: the log's timestamps are its time
 
 
 def serve(connection: Connection) -> None:
@@ -81,25 +85,32 @@ def serve(connection: Connection) -> None:
 def _serve(connection: Connection, spec: ModelSpec) -> None:
     from clarimon.serving import runtimes
 
+    note = _log(spec)
+
     def fetch(uri: str) -> bytes:
         if spec.source is None:
             raise runtimes.LoadError(f"{uri}: the source was not fetched")
         return spec.source
 
+    note(f"Loading the model: image {spec.image}, model data {spec.archive or spec.model_dir}")
     try:
         handler = runtimes.load(spec.image, spec.model_dir, spec.environment, fetch, spec.cache)
     except (runtimes.UnsupportedImage, runtimes.LoadError) as error:
         reason = str(error)
         if isinstance(error.__cause__, MemoryError):  # the user's loading code: "model_fn failed: MemoryError: "
             reason = f"{reason.rstrip(': ')}: {boxes.out_of_memory()}"
+        note(f"The model failed to load: {reason}")
         connection.send(("failed", reason))
         return
     except MemoryError:
+        note(f"The model failed to load: MemoryError: {boxes.out_of_memory()}")
         connection.send(("failed", f"MemoryError: {boxes.out_of_memory()}"))
         return
     except Exception as error:  # anything else that stops the model loading is the endpoint's FailureReason
+        note(f"The model failed to load: {type(error).__name__}: {error}")
         connection.send(("failed", f"{type(error).__name__}: {error}"))
         return
+    note("The model is loaded; serving requests.")
     connection.send(("ready", None))
     while True:
         try:
@@ -113,14 +124,29 @@ def _serve(connection: Connection, spec: ModelSpec) -> None:
             continue
         except runtimes.InferenceError as error:
             if isinstance(error.__cause__, MemoryError):  # its heap may be in any state: this worker ends
+                note(f"The model ran out of memory answering a request: {boxes.out_of_memory()}")
                 connection.send(("model-error", f"MemoryError: {boxes.out_of_memory()}; its worker is replaced"))
                 return
+            note(f"The model answered a request with an error: {error}")
             connection.send(("model-error", str(error)))
             continue
         if len(answer) > ANSWER_LIMIT:  # checked here, so that an oversized answer never reaches the server
             connection.send(("too-large", len(answer)))
         else:
             connection.send(("ok", (answer, answer_type)))
+
+
+def _log(spec: ModelSpec) -> Callable[[str], None]:
+    """Where a worker writes what it does: its log stream, which also gets the model code's prints and
+    tracebacks (as a container's stdout and stderr go to CloudWatch); nowhere when it has none."""
+    if spec.log_file is None:
+        return lambda message: None
+    try:  # the server made the stream the worker's own (--worker-user); else its output goes nowhere
+        writer = log_files.LogWriter(spec.log_file, for_settings(spec.clock_file))
+    except OSError:
+        return lambda message: None
+    log_files.capture_output(writer)
+    return writer
 
 
 def _start(spec: ModelSpec, zygotes: Zygotes) -> Child:

@@ -84,3 +84,24 @@ def test_ping_and_unknown_paths(store: Store, tmp_path: Path) -> None:
     assert call(app, "GET", "/ping")[0] == 200
     status, _, body = call(app, "GET", "/nowhere")
     assert status == 404 and json.loads(body)["__type"] == "UnknownOperationException"
+
+
+def test_cloudwatch_logs_requests_share_the_port_and_answer_in_that_service_s_codes(store: Store,
+                                                                                   tmp_path: Path) -> None:
+    app = assemble(Settings(home=tmp_path, database_url=store.url), store)
+
+    def logs(operation: str, request: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        status, _, body = call(app, "POST", "/", json.dumps(request).encode(),
+                               {"X-Amz-Target": f"Logs_20140328.{operation}"})
+        return status, json.loads(body)
+
+    assert logs("GetLogEvents", {"logGroupName": "/aws/sagemaker/ProcessingJobs"}) == (400, {
+        "__type": "InvalidParameterException",
+        "message": "1 validation error detected: Value null at 'logStreamName' failed to satisfy constraint: "
+                   "Member must not be null"})
+    assert logs("DescribeLogStreams", {"logGroupName": "/aws/sagemaker/ProcessingJobs"}) == (400, {
+        "__type": "ResourceNotFoundException", "message": "The specified log group does not exist."})
+    status, answer = logs("PutLogEvents", {})
+    assert (status, answer["__type"]) == (400, "UnknownOperationException")
+    status, _, body = call(app, "POST", "/", b"{}", {"X-Amz-Target": "SageMaker.DescribeLogStreams"})
+    assert (status, json.loads(body)["__type"]) == (400, "UnknownOperationException")  # not a SageMaker operation

@@ -108,3 +108,15 @@ def test_a_signature_from_twenty_minutes_ago_has_expired() -> None:
         verifying(clock=later).before_body(request)
     when = datetime.strptime(request.amz_date or "", "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
     verifying(clock=when + 14 * 60).before_body(request)
+
+
+def test_each_route_checks_the_service_its_requests_are_signed_for() -> None:
+    identities = verifying()
+    for_logs = boto3_request("AKIDALICE", "alice-secret", service="logs")
+    caller, signed = identities.before_body(for_logs, "logs")
+    identities.after_body(for_logs, signed, b"{}")
+    assert caller == Caller("111111111111", "eu-west-1")
+    with pytest.raises(InvalidSignatureException, match="Credential should be scoped to correct service: 'logs'"):
+        identities.before_body(boto3_request("AKIDALICE", "alice-secret"), "logs")
+    with pytest.raises(InvalidSignatureException, match="scoped to correct service: 'sagemaker'"):
+        identities.before_body(for_logs)

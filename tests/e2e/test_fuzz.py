@@ -24,8 +24,10 @@ from botocore.model import ListShape, MapShape, Shape, StructureShape
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from clarimon.api.operations import SAGEMAKER
+from clarimon.api.operations import LOGS, SAGEMAKER
 from clarimon.api.service_model import operation_model
+from clarimon.serving import log_files
+from clarimon.serving.log_files import LogWriter
 from tests.documents import endpoint_config, full_definition, minimal_definition, model
 from tests.servers import Server
 
@@ -102,8 +104,14 @@ def structures(shape: StructureShape, depth: int = 0) -> st.SearchStrategy[dict[
 
 
 def _documents(operation: str) -> list[dict[str, Any]]:
-    """Complete valid requests of the create operations, which random generation seldom reaches."""
-    documents = {
+    """Complete valid requests of the create operations (and of the logs operations, on a stream that exists),
+    which random generation seldom reaches."""
+    stream = {"logGroupName": "/aws/sagemaker/ProcessingJobs", "logStreamName": "fuzz/algo-1-1"}
+    documents: dict[str, list[dict[str, Any]]] = {
+        "GetLogEvents": [stream, {**stream, "nextToken": "f/AAAA", "startFromHead": True}],
+        "FilterLogEvents": [{"logGroupName": stream["logGroupName"], "logStreamNamePrefix": "fuzz/",
+                             "filterPattern": '?ERROR "a phrase" -x'}],
+        "DescribeLogStreams": [{"logGroupName": stream["logGroupName"], "orderBy": "LastEventTime"}],
         "CreateModelExplainabilityJobDefinition": [full_definition("fuzz"), full_definition("fuzz", "batch"),
                                                    minimal_definition("fuzz")],
         "CreateModel": [model("m")],
@@ -132,8 +140,8 @@ def _mutated(document: dict[str, Any], shape: StructureShape) -> st.SearchStrate
         lambda name: st.builds(change, st.just(name), values(shape.members[name]), st.booleans()))
 
 
-def requests(operation: str) -> st.SearchStrategy[Any]:
-    shape = operation_model(operation).input_shape
+def requests(operation: str, service: str = "sagemaker") -> st.SearchStrategy[Any]:
+    shape = operation_model(operation, service).input_shape
     if shape is None:
         return st.just({})
     strategies: list[st.SearchStrategy[Any]] = [structures(shape)]
@@ -158,8 +166,8 @@ def send(server: Server, path: str, body: bytes, headers: dict[str, str]) -> int
     return response.status
 
 
-def _headers(region: str) -> dict[str, str]:
-    return {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKIDFUZZ/20261201/{region}/sagemaker/aws4_request, "
+def _headers(region: str, service: str = "sagemaker") -> dict[str, str]:
+    return {"Authorization": f"AWS4-HMAC-SHA256 Credential=AKIDFUZZ/20261201/{region}/{service}/aws4_request, "
                              "SignedHeaders=host, Signature=0"}
 
 
@@ -176,6 +184,25 @@ def test_no_operation_answers_500_or_hangs(shared_server: Server, operation: str
     @settings(max_examples=EXAMPLES, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(requests(operation))
+    def answers(request: Any) -> None:
+        send(shared_server, "/", json.dumps(request).encode(), headers)
+
+    answers()
+
+
+@pytest.mark.parametrize("operation", sorted(LOGS))
+def test_no_logs_operation_answers_500_or_hangs(shared_server: Server, operation: str) -> None:
+    region = f"test-fuzz-{uuid.uuid4().hex[:8]}"
+    headers = {**_headers(region, "logs"), "Content-Type": "application/x-amz-json-1.1",
+               "X-Amz-Target": f"Logs_20140328.{operation}"}
+    writer = LogWriter(log_files.job_stream(shared_server.home, "000000000000", region, "fuzz", 1.0), lambda: 1.0)
+    for line in ("first", "ERROR a phrase", "last"):  # a stream the generated requests may read
+        writer(line)
+    writer.close()
+
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(requests(operation, "logs"))
     def answers(request: Any) -> None:
         send(shared_server, "/", json.dumps(request).encode(), headers)
 

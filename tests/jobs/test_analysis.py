@@ -221,7 +221,7 @@ def test_instances_on_a_dask_cluster_merge_exactly(home: Path, trained: tuple[Lo
     elsewhere = ModelSpec(SKLEARN_IMAGE, home / "not-on-the-workers", {"SAGEMAKER_PROGRAM": "inference.py"},
                           home / "cache", archive="s3://bucket/models/m/model.tar.gz")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:  # a free port: 8787 may be taken
         two = job_analysis.run(task(home, instance_count=2, model=elsewhere, dask_scheduler=cluster.scheduler_address))
     assert two.status == "Completed", two
     split = output(home, "explanations_shap/out.csv").read_text()
