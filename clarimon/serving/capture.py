@@ -173,18 +173,7 @@ class CaptureWriter:
             log.warning("capture journal lines unreadable segment=%s lines=%d", segment.name, unreadable)
             self._drop(unreadable)
         uri = f"{folder}/{stamp(segment)}.jsonl"
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                self.objects.move_in(uri, segment)
-                break
-            except Exception:  # the store failing must not stop capture of other folders; the log says what was lost
-                if attempt + 1 < WRITE_ATTEMPTS and not self._closing.is_set():
-                    time.sleep(0.5 * (attempt + 1))
-                    continue
-                lines = _lines(segment)
-                log.exception("capture write failed file=%s records=%d", uri, lines)
-                self._drop(lines)
-                break
+        self._stored(uri, lambda: self.objects.move_in(uri, segment), lambda: _lines(segment))
         self._journal.release(segment)
 
     def _write_segment(self, segment: Path) -> None:
@@ -217,16 +206,22 @@ class CaptureWriter:
 
     def _write(self, uri: str, entries: list[memoryview]) -> None:
         body = b"".join(entries)
+        self._stored(uri, lambda: self.objects.write(uri, body), lambda: len(entries))
+
+    def _stored(self, uri: str, store: Callable[[], None], records: Callable[[], int]) -> None:
+        """`store` (which writes `uri`) tried WRITE_ATTEMPTS times; when it keeps failing, its `records` are
+        counted as dropped and logged (counted only then: a moved segment is gone after a success)."""
         for attempt in range(WRITE_ATTEMPTS):
             try:
-                self.objects.write(uri, body)
+                store()
                 return
             except Exception:  # the store failing must not stop capture of other folders; the log says what was lost
                 if attempt + 1 < WRITE_ATTEMPTS and not self._closing.is_set():
                     time.sleep(0.5 * (attempt + 1))
                     continue
-                log.exception("capture write failed file=%s records=%d", uri, len(entries))
-                self._drop(len(entries))
+                lost = records()
+                log.exception("capture write failed file=%s records=%d", uri, lost)
+                self._drop(lost)
                 return
 
 
