@@ -123,20 +123,21 @@ def parse_pairs(text: str, what: str) -> dict[str, str]:
 
 def parse_access_keys(text: str) -> dict[str, str]:
     """The `KEY=ACCOUNT,...` access-key map; ValueError when an account is not 12 digits."""
-    keys = parse_pairs(text, "access key map")
-    for key, account in keys.items():
-        if not ACCOUNT_ID.fullmatch(account):
-            raise ValueError(f"access key map: account of {key!r} must be 12 digits, got {account!r}")
-    return keys
+    return _accounts(text, "access key map")
 
 
 def parse_bucket_owners(text: str) -> dict[str, str]:
     """The `BUCKET=ACCOUNT,...` bucket owners; ValueError when an account is not 12 digits."""
-    owners = parse_pairs(text, "bucket owners")
-    for bucket, account in owners.items():
+    return _accounts(text, "bucket owners")
+
+
+def _accounts(text: str, what: str) -> dict[str, str]:
+    """`NAME=ACCOUNT,...` pairs whose accounts are 12 digits; ValueError naming `what` otherwise."""
+    pairs = parse_pairs(text, what)
+    for name, account in pairs.items():
         if not ACCOUNT_ID.fullmatch(account):
-            raise ValueError(f"bucket owners: account of {bucket!r} must be 12 digits, got {account!r}")
-    return owners
+            raise ValueError(f"{what}: account of {name!r} must be 12 digits, got {account!r}")
+    return pairs
 
 
 def parse_quotas(text: str) -> dict[str, int]:
